@@ -1,0 +1,10 @@
+# Every third-party dependency comes from a Debian package (installed by ./dev setup).
+find_package(absl REQUIRED)
+find_package(Protobuf REQUIRED)
+find_package(FlatBuffers REQUIRED)
+find_package(GTest REQUIRED)
+find_package(rapidcheck REQUIRED)
+find_package(benchmark REQUIRED)
+find_package(yaml-cpp REQUIRED)
+find_package(nlohmann_json REQUIRED)
+find_package(Threads REQUIRED)
