@@ -28,13 +28,16 @@ namespace {
 constexpr int kExitOk = 0, kExitViolation = 1, kExitUsage = 2, kExitNondeterministic = 3;
 
 constexpr char kUsage[] = R"(usage:
-  qdsim run   --scenario FILE --seed N [--trace] [--check-determinism]
-  qdsim sweep --scenario FILE|DIR [--scenario ...] --seeds A..B [--jobs J] [--check-determinism]
+  qdsim run   --scenario FILE --seed N [--option K=V ...] [--trace] [--check-determinism]
+  qdsim sweep --scenario FILE|DIR [--scenario ...] --seeds A..B [--option K=V ...] [--jobs J]
+              [--check-determinism]
   qdsim kinds
 
 run    runs one seed and prints a summary; --trace prints every event first.
 sweep  runs every seed in A..B of every scenario (a DIR means its *.textproto files), prints each
        failure on one line with the command that reproduces it, and the totals.
+--option K=V  sets a node-kind option over the scenario's own (e.g. planted_bug=ack_before_sync,
+       pre_vote=false); repeatable.
 --check-determinism  runs each seed twice and fails if the traces differ (sweep: seed A only).
 exit status: 0 all checks held, 1 a check failed, 2 usage or scenario error, 3 not deterministic.
 )";
@@ -48,6 +51,7 @@ struct Args {
   unsigned jobs = 1;
   bool trace = false;
   bool check_determinism = false;
+  std::vector<std::pair<std::string, std::string>> options;  // --option K=V, in order
 };
 
 // Accepts "--flag value" and "--flag=value".
@@ -74,6 +78,11 @@ std::optional<std::string> Parse(int argc, char** argv, Args& args) {
     } else if (flag == "--scenario") {
       if (auto e = need_value()) return e;
       args.scenarios.push_back(value);
+    } else if (flag == "--option") {
+      if (auto e = need_value()) return e;
+      const size_t eq = value.find('=');
+      if (eq == std::string::npos || eq == 0) return absl::StrCat("--option: expected KEY=VALUE, got ", value);
+      args.options.emplace_back(value.substr(0, eq), value.substr(eq + 1));
     } else if (flag == "--seed") {
       if (auto e = need_value()) return e;
       uint64_t seed;
@@ -104,13 +113,14 @@ struct LoadedScenario {
   scenario::Scenario proto;
 };
 
-absl::StatusOr<LoadedScenario> Load(const std::string& path) {
+absl::StatusOr<LoadedScenario> Load(const std::string& path, const Args& args) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot open"));
   std::stringstream buffer;
   buffer << in.rdbuf();
   absl::StatusOr<scenario::Scenario> parsed = sim::ParseScenario(buffer.str(), path);
   if (!parsed.ok()) return parsed.status();
+  for (const auto& [key, value] : args.options) (*parsed->mutable_options())[key] = value;
   if (absl::Status s = sim::ValidateScenario(*parsed); !s.ok()) {
     return absl::InvalidArgumentError(absl::StrCat(path, ": ", s.message()));
   }
@@ -136,8 +146,14 @@ std::vector<std::string> Expand(const std::vector<std::string>& paths) {
   return files;
 }
 
-std::string Reproduce(const char* argv0, const std::string& path, uint64_t seed) {
-  return absl::StrCat(argv0, " run --scenario ", path, " --seed ", seed, " --trace");
+std::string OptionFlags(const Args& args) {
+  std::string flags;
+  for (const auto& [key, value] : args.options) absl::StrAppend(&flags, " --option ", key, "=", value);
+  return flags;
+}
+
+std::string Reproduce(const char* argv0, const Args& args, const std::string& path, uint64_t seed) {
+  return absl::StrCat(argv0, " run --scenario ", path, " --seed ", seed, OptionFlags(args), " --trace");
 }
 
 double WallSeconds(std::chrono::steady_clock::time_point since) {
@@ -177,7 +193,7 @@ void PrintViolations(const sim::RunResult& r) {
   }
 }
 
-int ReportDeterminism(const char* argv0, const LoadedScenario& sc, uint64_t seed,
+int ReportDeterminism(const char* argv0, const Args& args, const LoadedScenario& sc, uint64_t seed,
                       const sim::NodeKindRegistry& registry) {
   absl::StatusOr<sim::DeterminismReport> d = sim::CheckDeterminism(sc.proto, seed, registry);
   if (!d.ok()) {
@@ -191,9 +207,9 @@ int ReportDeterminism(const char* argv0, const LoadedScenario& sc, uint64_t seed
   }
   std::cout << absl::StrFormat(
       "NONDETERMINISTIC %s seed %d: hashes %016x vs %016x; first difference at trace line %d:\n"
-      "  run 1: %s\n  run 2: %s\nreproduce: %s run --scenario %s --seed %d --check-determinism\n",
+      "  run 1: %s\n  run 2: %s\nreproduce: %s run --scenario %s --seed %d%s --check-determinism\n",
       sc.path, seed, d->first_hash, d->second_hash, d->first_difference, d->first_line,
-      d->second_line, argv0, sc.path, seed);
+      d->second_line, argv0, sc.path, seed, OptionFlags(args));
   return kExitNondeterministic;
 }
 
@@ -202,12 +218,12 @@ int Run(const char* argv0, const Args& args, const sim::NodeKindRegistry& regist
     std::cerr << "qdsim run: needs exactly one --scenario and a --seed\n" << kUsage;
     return kExitUsage;
   }
-  absl::StatusOr<LoadedScenario> sc = Load(args.scenarios[0]);
+  absl::StatusOr<LoadedScenario> sc = Load(args.scenarios[0], args);
   if (!sc.ok()) {
     std::cerr << "qdsim: " << sc.status().message() << "\n";
     return kExitUsage;
   }
-  if (args.check_determinism) return ReportDeterminism(argv0, *sc, *args.seed, registry);
+  if (args.check_determinism) return ReportDeterminism(argv0, args, *sc, *args.seed, registry);
   sim::RunOptions options;
   if (args.trace) options.trace_sink = [](std::string_view line) { std::cout << line << "\n"; };
   const auto start = std::chrono::steady_clock::now();
@@ -222,7 +238,7 @@ int Run(const char* argv0, const Args& args, const sim::NodeKindRegistry& regist
     std::cout << "result     PASS\n";
     return kExitOk;
   }
-  std::cout << "result     FAIL\nreproduce  " << Reproduce(argv0, sc->path, *args.seed) << "\n";
+  std::cout << "result     FAIL\nreproduce  " << Reproduce(argv0, args, sc->path, *args.seed) << "\n";
   return kExitViolation;
 }
 
@@ -260,14 +276,14 @@ int Sweep(const char* argv0, const Args& args, const sim::NodeKindRegistry& regi
   uint64_t runs = 0, failures = 0;
   const auto start = std::chrono::steady_clock::now();
   for (const std::string& file : files) {
-    absl::StatusOr<LoadedScenario> sc = Load(file);
+    absl::StatusOr<LoadedScenario> sc = Load(file, args);
     if (!sc.ok()) {
       std::cout << "ERROR " << sc.status().message() << "\n";
       status = std::max(status, kExitUsage);
       continue;
     }
     if (args.check_determinism) {
-      status = std::max(status, ReportDeterminism(argv0, *sc, args.seed_lo, registry));
+      status = std::max(status, ReportDeterminism(argv0, args, *sc, args.seed_lo, registry));
     }
     const auto file_start = std::chrono::steady_clock::now();
     auto results = RunSeeds(*sc, args.seed_lo, args.seed_hi, args.jobs, registry);
@@ -288,7 +304,7 @@ int Sweep(const char* argv0, const Args& args, const sim::NodeKindRegistry& regi
       const auto& v = r->violations.front();
       std::cout << absl::StrFormat("FAIL %s seed=%d %s at %.3fs: %s | reproduce: %s\n", file, r->seed,
                                    v.check, world::ToSeconds(v.at), v.detail,
-                                   Reproduce(argv0, file, r->seed));
+                                   Reproduce(argv0, args, file, r->seed));
     }
     failures += file_failures;
     if (file_failures > 0) status = std::max(status, kExitViolation);

@@ -1,0 +1,44 @@
+#include "node/raft/planted_bugs.h"
+
+#include <array>
+
+#include "absl/status/status.h"
+
+namespace qdsim::raft {
+namespace {
+
+// Names indexed by PlantedBug; these strings appear in scenario files, so never rename one.
+constexpr std::array<std::string_view, static_cast<size_t>(PlantedBug::kCount)> kNames = {
+    "commit_old_term_by_counting", "vote_without_log_check", "no_conflict_truncation",
+    "apply_uncommitted",           "ack_before_sync",        "forget_vote_on_restart",
+    "double_vote_same_term",
+};
+
+}  // namespace
+
+std::string_view PlantedBugName(PlantedBug bug) { return kNames[static_cast<size_t>(bug)]; }
+
+absl::StatusOr<PlantedBug> ParsePlantedBug(std::string_view name) {
+  for (size_t i = 0; i < kNames.size(); ++i) {
+    if (kNames[i] == name) return static_cast<PlantedBug>(i);
+  }
+  std::string known;
+  for (std::string_view n : kNames) {
+    if (!known.empty()) known += ", ";
+    known += n;
+  }
+  return absl::InvalidArgumentError("unknown planted bug \"" + std::string(name) +
+                                    "\"; known: " + known);
+}
+
+std::string PlantedBugs::ToString() const {
+  std::string out;
+  for (size_t i = 0; i < kNames.size(); ++i) {
+    if (!bits_.test(i)) continue;
+    if (!out.empty()) out += ",";
+    out += kNames[i];
+  }
+  return out;
+}
+
+}  // namespace qdsim::raft

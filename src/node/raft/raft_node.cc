@@ -1,0 +1,344 @@
+#include "node/raft/raft_node.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "node/world/log.h"
+#include "node/world/status_macros.h"
+
+namespace qdsim::raft {
+
+absl::StatusOr<std::unique_ptr<RaftNode>> RaftNode::Open(world::Env& env, StateMachine& sm,
+                                                         Options options) {
+  std::unique_ptr<RaftNode> node(new RaftNode(env, sm, std::move(options)));
+  RETURN_IF_ERROR(node->Start());
+  return node;
+}
+
+RaftNode::RaftNode(world::Env& env, StateMachine& sm, Options options)
+    : env_(env),
+      sm_(sm),
+      options_(std::move(options)),
+      id_(env.transport().Self()),
+      raft_random_(env.random().Fork("raft")),
+      log_(env.disk(), options_.dir) {}
+
+RaftNode::~RaftNode() {
+  if (tick_timer_ != 0) env_.clock().Cancel(tick_timer_);
+}
+
+absl::Status RaftNode::Start() {
+  ASSIGN_OR_RETURN(DurableLog::Recovered state, log_.Recover());
+  if (state.dropped_tail_bytes > 0) {
+    QDSIM_LOG(env_.logger(), kWarning) << "raft log: dropped " << state.dropped_tail_bytes
+                                       << " torn or corrupt bytes at the tail";
+  }
+  if (options_.raft.planted_bugs.Has(PlantedBug::kForgetVoteOnRestart)) state.hard_state.set_vote(0);
+  const bool bootstrap = state.empty() && !options_.initial_voters.empty();
+  if (bootstrap) {
+    // A new cluster: every initial voter starts from the same snapshot at index 1, term 1. It is
+    // made durable before anything else happens (busy_ holds Ready processing until then); a crash
+    // before that simply bootstraps again.
+    raftpb::Snapshot boot;
+    boot.mutable_metadata()->set_index(1);
+    boot.mutable_metadata()->set_term(1);
+    for (uint64_t v : options_.initial_voters) boot.mutable_metadata()->mutable_conf_state()->add_voters(v);
+    boot.set_data(sm_.Snapshot());
+    state.snapshot = boot;
+    state.hard_state.set_term(1);
+    state.hard_state.set_commit(1);
+  }
+  if (options_.observer) options_.observer->OnRecovered(id_, state);
+  if (state.snapshot) {
+    RETURN_IF_ERROR(storage_.ApplySnapshot(*state.snapshot));
+    RETURN_IF_ERROR(sm_.Restore(state.snapshot->data()));
+    conf_ = state.snapshot->metadata().conf_state();
+    applied_ = state.snapshot->metadata().index();
+  }
+  RETURN_IF_ERROR(storage_.Append(state.entries));
+  storage_.SetHardState(state.hard_state);
+  // Entries after the snapshot are re-applied from the log: the state machine is volatile.
+  Config config = options_.raft;
+  config.id = id_;
+  config.storage = &storage_;
+  config.random = &raft_random_;
+  config.logger = &env_.logger();
+  config.applied = applied_;
+  ASSIGN_OR_RETURN(raw_, RawNode::Create(config));
+  QDSIM_LOG(env_.logger(), kInfo) << "raft: started at term " << state.hard_state.term() << ", "
+                                  << state.entries.size() << " log entries after index " << applied_;
+  if (bootstrap) {
+    busy_ = true;
+    log_.SaveSnapshot(*state.snapshot, state.hard_state, {}, [this](absl::Status s) {
+      if (!s.ok()) QDSIM_LOG(env_.logger(), kError) << "bootstrap snapshot: " << s.message();
+      busy_ = false;
+      Process();
+    });
+  }
+  // Nodes do not tick in step with each other: the first tick comes at a random phase.
+  ScheduleTick(world::Micros(static_cast<int64_t>(raft_random_.Uniform(options_.tick.count()) + 1)));
+  Process();
+  return absl::OkStatus();
+}
+
+void RaftNode::ScheduleTick(world::Duration delay) {
+  tick_timer_ = env_.clock().After(delay, [this] {
+    tick_timer_ = 0;
+    OnTick();
+  });
+}
+
+void RaftNode::OnTick() {
+  raw_->Tick();
+  MaybePromoteLearner();
+  Process();
+  ScheduleTick(options_.tick);
+}
+
+void RaftNode::Receive(world::PeerId from, const std::string& bytes) {
+  peerpb::Envelope envelope;
+  if (!envelope.ParseFromString(bytes)) {
+    QDSIM_LOG(env_.logger(), kWarning) << "dropping unparseable message from peer " << from;
+    return;
+  }
+  ReceiveEnvelope(from, envelope);
+}
+
+void RaftNode::ReceiveEnvelope(world::PeerId from, const peerpb::Envelope& envelope) {
+  if (envelope.has_snapshot_chunk()) {
+    OnChunk(from, envelope.snapshot_chunk());
+    return;
+  }
+  if (!envelope.has_raft()) return;
+  const raftpb::Message& m = envelope.raft();
+  if (m.from() != from || m.to() != id_) {
+    QDSIM_LOG(env_.logger(), kWarning) << "dropping raft message claiming from=" << m.from()
+                                       << " to=" << m.to() << " sent by peer " << from;
+    return;
+  }
+  if (absl::Status s = raw_->Step(m); !s.ok() && !IsProposalDropped(s)) {
+    QDSIM_LOG(env_.logger(), kDebug) << "raft step: " << s.message();
+  }
+  Process();
+}
+
+absl::Status RaftNode::Propose(std::string data) {
+  absl::Status s = raw_->Propose(std::move(data));
+  Process();
+  return s;
+}
+
+absl::Status RaftNode::ProposeConfChange(const raftpb::ConfChange& change) {
+  absl::Status s = raw_->ProposeConfChange(change);
+  Process();
+  return s;
+}
+
+void RaftNode::Process() {
+  if (processing_) return;
+  processing_ = true;
+  while (!busy_ && raw_->HasReady()) {
+    Ready rd = raw_->GetReady();
+    if (rd.soft_state || rd.hard_state) {
+      const SoftState soft = rd.soft_state ? *rd.soft_state : last_soft_;
+      const uint64_t term = rd.hard_state ? rd.hard_state->term() : last_term_;
+      if (options_.observer && (!(soft == last_soft_) || term != last_term_)) {
+        options_.observer->OnRoleChange(id_, soft.role, term, soft.lead);
+      }
+      last_soft_ = soft;
+      last_term_ = term;
+    }
+    if (Persist(rd)) break;  // continues from the sync callback
+    Finish(rd);
+  }
+  processing_ = false;
+}
+
+bool RaftNode::Persist(Ready& rd) {
+  const uint64_t prev_term =
+      rd.entries.empty() ? 0 : raw_->raft().log().TermOrZero(rd.entries.front().index() - 1);
+  if (rd.snapshot) {
+    // A snapshot from the leader: make it and the log that continues it durable before anything
+    // acknowledges it. Entries of this Ready follow the snapshot.
+    if (absl::Status s = storage_.ApplySnapshot(*rd.snapshot); !s.ok()) {
+      QDSIM_LOG(env_.logger(), kError) << "apply snapshot: " << s.message();
+    }
+    (void)storage_.Append(rd.entries);
+    if (rd.hard_state) storage_.SetHardState(*rd.hard_state);
+    if (absl::Status s = sm_.Restore(rd.snapshot->data()); !s.ok()) {
+      QDSIM_LOG(env_.logger(), kError) << "restore snapshot: " << s.message();
+    }
+    conf_ = rd.snapshot->metadata().conf_state();
+    applied_ = rd.snapshot->metadata().index();
+    if (options_.observer) options_.observer->OnRestore(id_, rd.snapshot->metadata());
+    busy_ = true;
+    auto shared = std::make_shared<Ready>(std::move(rd));
+    log_.SaveSnapshot(*shared->snapshot, storage_.hard_state(), shared->entries,
+                      [this, shared, prev_term](absl::Status s) {
+                        if (!s.ok()) QDSIM_LOG(env_.logger(), kError) << "save snapshot: " << s.message();
+                        if (options_.observer) {
+                          options_.observer->OnDurable(id_, storage_.hard_state(), shared->entries, prev_term);
+                        }
+                        busy_ = false;
+                        Finish(*shared);
+                        Process();
+                      });
+    return true;
+  }
+  if (absl::Status s = log_.Append(rd.hard_state, rd.entries); !s.ok()) {
+    // A full or failing disk: nothing may be acknowledged. Drop the messages and wait; Raft will
+    // retry (the leader resends, elections time out again).
+    QDSIM_LOG(env_.logger(), kError) << "raft log append failed: " << s.message();
+    rd.messages.clear();
+  }
+  (void)storage_.Append(rd.entries);
+  if (rd.hard_state) storage_.SetHardState(*rd.hard_state);
+  if (!rd.must_sync) {
+    return false;
+  }
+  if (options_.raft.planted_bugs.Has(PlantedBug::kAckBeforeSync)) {
+    log_.Sync([](absl::Status) {});  // acknowledged already: the bug
+    return false;
+  }
+  busy_ = true;
+  auto shared = std::make_shared<Ready>(std::move(rd));
+  log_.Sync([this, shared, prev_term](absl::Status s) {
+    busy_ = false;
+    if (!s.ok()) {
+      QDSIM_LOG(env_.logger(), kError) << "raft log sync failed: " << s.message();
+      shared->messages.clear();
+    } else if (options_.observer) {
+      options_.observer->OnDurable(id_, storage_.hard_state(), shared->entries, prev_term);
+    }
+    Finish(*shared);
+    Process();
+  });
+  return true;
+}
+
+void RaftNode::Finish(Ready& rd) {
+  for (const auto& m : rd.messages) Send(m);
+  ApplyCommitted(rd.committed_entries);
+  raw_->Advance();
+  MaybeCompact();
+}
+
+void RaftNode::Send(const raftpb::Message& m) {
+  if (options_.observer) options_.observer->OnSend(id_, m);
+  if (m.type() == raftpb::MSG_SNAP && m.snapshot().data().size() > options_.snapshot_chunk_bytes) {
+    SendSnapshotInChunks(m);
+    return;
+  }
+  peerpb::Envelope envelope;
+  *envelope.mutable_raft() = m;
+  env_.transport().Send(m.to(), envelope.SerializeAsString());
+}
+
+void RaftNode::SendSnapshotInChunks(const raftpb::Message& m) {
+  const std::string& data = m.snapshot().data();
+  raftpb::Message header = m;
+  header.mutable_snapshot()->clear_data();
+  for (uint64_t offset = 0; offset < data.size(); offset += options_.snapshot_chunk_bytes) {
+    peerpb::Envelope envelope;
+    peerpb::SnapshotChunk* chunk = envelope.mutable_snapshot_chunk();
+    *chunk->mutable_header() = header;
+    chunk->set_offset(offset);
+    chunk->set_total_bytes(data.size());
+    chunk->set_data(data.substr(offset, options_.snapshot_chunk_bytes));
+    env_.transport().Send(m.to(), envelope.SerializeAsString());
+  }
+  // The follower answers once it has installed the snapshot; if chunks were lost it will not, and
+  // the leader's probe falls back to sending the snapshot again.
+  raw_->ReportSnapshot(m.to(), true);
+}
+
+void RaftNode::OnChunk(world::PeerId from, const peerpb::SnapshotChunk& chunk) {
+  const raftpb::Message& h = chunk.header();
+  if (h.from() != from || h.to() != id_ || h.type() != raftpb::MSG_SNAP ||
+      chunk.offset() >= chunk.total_bytes() || chunk.data().size() > chunk.total_bytes() - chunk.offset() ||
+      chunk.total_bytes() > (1ull << 32)) {
+    QDSIM_LOG(env_.logger(), kWarning) << "dropping malformed snapshot chunk from peer " << from;
+    return;
+  }
+  Assembly& a = assemblies_[from];
+  const auto& meta = h.snapshot().metadata();
+  if (a.header.snapshot().metadata().index() != meta.index() ||
+      a.header.snapshot().metadata().term() != meta.term() || a.total != chunk.total_bytes() ||
+      a.header.term() != h.term()) {
+    a = Assembly{h, chunk.total_bytes(), {}};
+  }
+  a.pieces[chunk.offset()] = chunk.data();
+  // Complete when the pieces tile [0, total).
+  uint64_t covered = 0;
+  for (const auto& [offset, bytes] : a.pieces) {
+    if (offset > covered) return;
+    covered = std::max<uint64_t>(covered, offset + bytes.size());
+  }
+  if (covered < a.total) return;
+  std::string data;
+  data.reserve(a.total);
+  for (const auto& [offset, bytes] : a.pieces) {
+    if (offset + bytes.size() > data.size()) data.append(bytes.substr(data.size() - offset));
+  }
+  raftpb::Message m = a.header;
+  m.mutable_snapshot()->set_data(std::move(data));
+  assemblies_.erase(from);
+  if (absl::Status s = raw_->Step(m); !s.ok()) {
+    QDSIM_LOG(env_.logger(), kDebug) << "raft step snapshot: " << s.message();
+  }
+  Process();
+}
+
+void RaftNode::ApplyCommitted(const std::vector<raftpb::Entry>& entries) {
+  for (const raftpb::Entry& e : entries) {
+    if (e.index() <= applied_) continue;  // covered by a snapshot already
+    if (options_.observer) options_.observer->OnApply(id_, e);
+    if (e.type() == raftpb::ENTRY_CONF_CHANGE) {
+      raftpb::ConfChange cc;
+      if (cc.ParseFromString(e.data())) {
+        conf_ = raw_->ApplyConfChange(cc);
+        sm_.ApplyConfChange(e, cc, conf_);
+        QDSIM_LOG(env_.logger(), kInfo) << "raft: applied conf change " << raftpb::ConfChangeType_Name(cc.type())
+                                        << " node " << cc.node_id() << " at index " << e.index();
+      }
+    } else {
+      sm_.Apply(e);
+    }
+    applied_ = e.index();
+  }
+}
+
+void RaftNode::MaybeCompact() {
+  if (busy_ || options_.compact_entries == 0) return;
+  const uint64_t first = storage_.FirstIndex();
+  if (applied_ < first || applied_ - first + 1 < options_.compact_entries) return;
+  absl::StatusOr<raftpb::Snapshot> snap = storage_.CreateSnapshot(applied_, conf_, sm_.Snapshot());
+  if (!snap.ok()) return;
+  if (absl::Status s = storage_.Compact(applied_); !s.ok()) return;
+  absl::StatusOr<std::vector<raftpb::Entry>> rest =
+      storage_.Entries(applied_ + 1, storage_.LastIndex() + 1, UINT64_MAX);
+  std::vector<raftpb::Entry> remaining = rest.ok() ? *std::move(rest) : std::vector<raftpb::Entry>{};
+  busy_ = true;
+  log_.SaveSnapshot(*std::move(snap), storage_.hard_state(), std::move(remaining), [this](absl::Status s) {
+    if (!s.ok()) QDSIM_LOG(env_.logger(), kError) << "compaction: " << s.message();
+    busy_ = false;
+    Process();
+  });
+}
+
+void RaftNode::MaybePromoteLearner() {
+  if (!options_.promote_learners || raw_->raft().role() != StateRole::kLeader) return;
+  if (raw_->raft().pending_conf_index() > applied_) return;  // one change at a time
+  for (uint64_t learner : conf_.learners()) {
+    if (!raw_->LearnerCaughtUp(learner)) continue;
+    raftpb::ConfChange cc;
+    cc.set_type(raftpb::CONF_CHANGE_ADD_NODE);
+    cc.set_node_id(learner);
+    if (raw_->ProposeConfChange(cc).ok()) {
+      QDSIM_LOG(env_.logger(), kInfo) << "raft: promoting caught-up learner " << learner;
+    }
+    return;
+  }
+}
+
+}  // namespace qdsim::raft
