@@ -17,7 +17,8 @@ void Nemesis::Start() {
       if (active_) Apply(step);
     });
   }
-  for (Generated kind : {Generated::kCrash, Generated::kPartition, Generated::kPause, Generated::kClog}) {
+  for (Generated kind : {Generated::kCrash, Generated::kLeaderCrash, Generated::kPartition,
+                         Generated::kPause, Generated::kClog}) {
     ScheduleNext(kind);
   }
 }
@@ -143,6 +144,7 @@ void Nemesis::ScheduleNext(Generated kind) {
   double per_min = 0;
   switch (kind) {
     case Generated::kCrash: per_min = r.crash_per_min(); break;
+    case Generated::kLeaderCrash: per_min = r.leader_crash_per_min(); break;
     case Generated::kPartition: per_min = r.partition_per_min(); break;
     case Generated::kPause: per_min = r.pause_per_min(); break;
     case Generated::kClog: per_min = r.clog_per_min(); break;
@@ -162,12 +164,19 @@ void Nemesis::Fire(Generated kind) {
   const auto& r = scenario_.faults().rates();
   switch (kind) {
     case Generated::kCrash:
+    case Generated::kLeaderCrash:
     case Generated::kPause: {
       if (Down() >= MaxDown()) return;
-      auto id = RandomNode(NodeState::kUp);
+      std::optional<PeerId> id;
+      if (kind == Generated::kLeaderCrash) {
+        id = sim_.kind().FindRole(sim_, "leader");
+        if (id && sim_.state(*id) != NodeState::kUp) id.reset();
+      } else {
+        id = RandomNode(NodeState::kUp);
+      }
       if (!id) return;
       sim_.CountFault();
-      const bool crash = kind == Generated::kCrash;
+      const bool crash = kind != Generated::kPause;
       crash ? sim_.Crash(*id) : sim_.Pause(*id);
       const uint64_t inc = sim_.incarnation(*id);
       sim_.scheduler().After(DrawSeconds(crash ? r.downtime_s() : r.pause_s()), [this, id, inc, crash] {

@@ -34,7 +34,7 @@ class Nemesis {
   void Apply(const scenario::Step& step);
 
  private:
-  enum class Generated { kCrash, kPartition, kPause, kClog };
+  enum class Generated { kCrash, kLeaderCrash, kPartition, kPause, kClog };
 
   std::optional<PeerId> Resolve(const scenario::NodeRef& ref, NodeState want);
   std::optional<PeerId> RandomNode(NodeState want);

@@ -204,6 +204,69 @@ class MonotonicChecker : public FindingsChecker {
   std::map<uint64_t, Watch> watch_;
 };
 
+// The commit rule: a leader counts replicas only for entries of its current term, so whenever its
+// commit index moves during its leadership it lands on an entry of that term (earlier entries are
+// committed indirectly, below it).
+class CommitRuleChecker : public Checker {
+ public:
+  CommitRuleChecker(RaftHistory::NodeLookup lookup, uint32_t nodes) : lookup_(std::move(lookup)), nodes_(nodes) {}
+  std::string_view name() const override { return "commit_rule"; }
+  void AfterEvent(Simulation& sim) override {
+    for (uint64_t id = 1; id <= nodes_; ++id) {
+      const raft::RaftNode* n = lookup_(id);
+      if (n == nullptr || n->raft().role() != raft::StateRole::kLeader) {
+        seen_.erase(id);
+        continue;
+      }
+      const uint64_t term = n->raft().term(), commit = n->raft().log().committed();
+      const Seen now{sim.incarnation(id), term, commit};
+      auto it = seen_.find(id);
+      const bool same_reign = it != seen_.end() && it->second.incarnation == now.incarnation &&
+                              it->second.term == term;
+      if (same_reign && commit > it->second.commit) {
+        const uint64_t entry_term = n->raft().log().TermOrZero(commit);
+        if (entry_term != term) {
+          sim.ReportViolation("commit_rule", absl::StrFormat(
+              "leader n%d of term %d advanced its commit index %d -> %d onto an entry of term %d",
+              id, term, it->second.commit, commit, entry_term));
+        }
+      }
+      seen_[id] = now;
+    }
+  }
+
+ private:
+  struct Seen {
+    uint64_t incarnation, term, commit;
+  };
+  RaftHistory::NodeLookup lookup_;
+  uint32_t nodes_;
+  std::map<uint64_t, Seen> seen_;  // leaders only: what their reign looked like after the last event
+};
+
+// By the end of the run every node is a voter (learners added during the run were promoted).
+class AllVotersChecker : public Checker {
+ public:
+  AllVotersChecker(RaftHistory::NodeLookup lookup, uint32_t nodes) : lookup_(std::move(lookup)), nodes_(nodes) {}
+  std::string_view name() const override { return "all_voters"; }
+  void AtEnd(Simulation& sim) override {
+    for (uint64_t id = 1; id <= nodes_; ++id) {
+      const raft::RaftNode* n = lookup_(id);
+      if (n == nullptr || n->raft().role() != raft::StateRole::kLeader) continue;
+      const auto& voters = n->conf_state().voters();
+      if (static_cast<uint32_t>(voters.size()) == nodes_) return;
+      sim.ReportViolation("all_voters", absl::StrFormat("leader n%d ends with %d voters and %d learners of %d nodes",
+                                                        id, voters.size(), n->conf_state().learners_size(), nodes_));
+      return;
+    }
+    sim.ReportViolation("all_voters", "no leader at the end of the run");
+  }
+
+ private:
+  RaftHistory::NodeLookup lookup_;
+  uint32_t nodes_;
+};
+
 class LivenessChecker : public Checker {
  public:
   explicit LivenessChecker(RaftHistory& h) : history_(h) {}
@@ -234,12 +297,14 @@ class LivenessChecker : public Checker {
 
 std::vector<std::string> RaftCheckNames() {
   return {"election_safety", "log_matching", "leader_completeness", "state_machine_safety",
-          "monotonic_commit", "durability", "liveness"};
+          "monotonic_commit", "commit_rule", "durability", "liveness", "all_voters"};
 }
 
 std::unique_ptr<Checker> MakeRaftChecker(std::string_view name, RaftHistory& history,
                                          RaftHistory::NodeLookup lookup, uint32_t nodes) {
   if (name == "liveness") return std::make_unique<LivenessChecker>(history);
+  if (name == "commit_rule") return std::make_unique<CommitRuleChecker>(std::move(lookup), nodes);
+  if (name == "all_voters") return std::make_unique<AllVotersChecker>(std::move(lookup), nodes);
   if (name == "monotonic_commit") return std::make_unique<MonotonicChecker>(history, std::move(lookup), nodes);
   return std::make_unique<FindingsChecker>(std::string(name), history);
 }

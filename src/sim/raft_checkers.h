@@ -8,8 +8,10 @@
 //   leader_completeness    a new leader's log holds every entry committed so far
 //   state_machine_safety   every node applies the same entry at the same index
 //   monotonic_commit       commit and applied never decrease within an incarnation; applied <= commit
+//   commit_rule            a leader advances its commit index only onto an entry of its own term
 //   durability             nothing a node acknowledged (an append, a vote) is lost in a crash
 //   liveness               after the faults end a leader is elected and a new proposal commits
+//   all_voters             by the end every node is a voter (learners were promoted)
 #ifndef QDSIM_SIM_RAFT_CHECKERS_H_
 #define QDSIM_SIM_RAFT_CHECKERS_H_
 

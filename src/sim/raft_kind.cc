@@ -142,6 +142,11 @@ class RaftKind : public NodeKind {
     ASSIGN_OR_RETURN(double compact, OptionNumber(s, "compact_entries", 128));
     ASSIGN_OR_RETURN(double chunk, OptionNumber(s, "snapshot_chunk_bytes", 64 * 1024));
     ASSIGN_OR_RETURN(double voters, OptionNumber(s, "voters", s.nodes()));
+    ASSIGN_OR_RETURN(double per_msg, OptionNumber(s, "max_entries_per_msg", 256));
+    ASSIGN_OR_RETURN(double inflight, OptionNumber(s, "max_inflight_msgs", 256));
+    if (inflight < 1) return absl::InvalidArgumentError("option max_inflight_msgs must be >= 1");
+    options_.raft.max_entries_per_msg = static_cast<uint64_t>(per_msg);
+    options_.raft.max_inflight_msgs = static_cast<int>(inflight);
     if (tick_ms < 1 || chunk < 1 || voters < 1 || voters > s.nodes()) {
       return absl::InvalidArgumentError("options: tick_ms and snapshot_chunk_bytes >= 1, 1 <= voters <= nodes");
     }

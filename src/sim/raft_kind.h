@@ -8,6 +8,7 @@
 //   tick_ms: "100"               the tick period (SPEC.md §3)
 //   compact_entries: "128"       snapshot + log truncation interval (compact_wal_entries)
 //   snapshot_chunk_bytes: "65536"
+//   max_entries_per_msg: "256", max_inflight_msgs: "256"   flow control (raft/config.h)
 //   planted_bug: "name[,name]"   switches on planted Raft bugs (raft/planted_bugs.h)
 // The workload proposes `workload.ops_per_s` commands through random live nodes.
 #ifndef QDSIM_SIM_RAFT_KIND_H_

@@ -103,7 +103,8 @@ absl::Status CheckStep(const scenario::Step& step, const scenario::Scenario& s) 
 }
 
 absl::Status CheckRates(const scenario::FaultRates& r, uint32_t nodes) {
-  for (double rate : {r.crash_per_min(), r.partition_per_min(), r.pause_per_min(), r.clog_per_min()}) {
+  for (double rate : {r.crash_per_min(), r.leader_crash_per_min(), r.partition_per_min(),
+                      r.pause_per_min(), r.clog_per_min()}) {
     if (!std::isfinite(rate) || rate < 0 || rate > 600) {
       return absl::InvalidArgumentError("fault rates must be within [0, 600] per minute");
     }

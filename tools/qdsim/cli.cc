@@ -31,11 +31,14 @@ constexpr char kUsage[] = R"(usage:
   qdsim run   --scenario FILE --seed N [--option K=V ...] [--trace] [--check-determinism]
   qdsim sweep --scenario FILE|DIR [--scenario ...] --seeds A..B [--option K=V ...] [--jobs J]
               [--check-determinism]
+  qdsim planted --scenario FILE|DIR --seeds A..B [--jobs J]
   qdsim kinds
 
 run    runs one seed and prints a summary; --trace prints every event first.
 sweep  runs every seed in A..B of every scenario (a DIR means its *.textproto files), prints each
        failure on one line with the command that reproduces it, and the totals.
+planted  for every planted bug this binary knows, sweeps the scenarios with it switched on and
+       prints how many seeds it took to catch it, and which check caught it (exit 1 if one escapes).
 --option K=V  sets a node-kind option over the scenario's own (e.g. planted_bug=ack_before_sync,
        pre_vote=false); repeatable.
 --check-determinism  runs each seed twice and fails if the traces differ (sweep: seed A only).
@@ -321,9 +324,47 @@ int Sweep(const char* argv0, const Args& args, const sim::NodeKindRegistry& regi
   return status;
 }
 
+// For each planted bug: the first (scenario, seed) whose run is violated, seeds in order.
+int Planted(const char* argv0, const Args& args, const sim::NodeKindRegistry& registry,
+            const std::vector<std::string>& bugs) {
+  if (args.scenarios.empty() || !args.has_seeds || bugs.empty()) {
+    std::cerr << "qdsim planted: needs --scenario and --seeds A..B (and a binary with planted bugs)\n";
+    return kExitUsage;
+  }
+  const std::vector<std::string> files = Expand(args.scenarios);
+  int status = kExitOk;
+  for (const std::string& bug : bugs) {
+    Args with_bug = args;
+    with_bug.options.emplace_back("planted_bug", bug);
+    std::optional<std::string> caught;
+    uint64_t seeds_run = 0;
+    for (const std::string& file : files) {
+      absl::StatusOr<LoadedScenario> sc = Load(file, with_bug);
+      if (!sc.ok()) continue;
+      for (uint64_t lo = args.seed_lo; lo <= args.seed_hi && !caught; lo += args.jobs) {
+        const uint64_t hi = std::min(args.seed_hi, lo + args.jobs - 1);
+        for (const auto& r : RunSeeds(*sc, lo, hi, args.jobs, registry)) {
+          ++seeds_run;
+          if (!r.ok() || r->ok() || caught) continue;
+          caught = absl::StrFormat("%-28s caught after %4d seeds by %s seed %d: %s", bug, seeds_run,
+                                   file, r->seed, r->violations.front().check);
+        }
+      }
+      if (caught) break;
+    }
+    if (caught) {
+      std::cout << *caught << "\n";
+    } else {
+      std::cout << absl::StrFormat("%-28s NOT CAUGHT in %d seeds\n", bug, seeds_run);
+      status = kExitViolation;
+    }
+  }
+  return status;
+}
+
 }  // namespace
 
-int Main(int argc, char** argv, const sim::NodeKindRegistry& registry) {
+int Main(int argc, char** argv, const sim::NodeKindRegistry& registry, const Extras& extras) {
   Args args;
   if (auto error = Parse(argc, argv, args)) {
     if (argc >= 2 && (std::string(argv[1]) == "help" || std::string(argv[1]) == "--help")) {
@@ -335,6 +376,7 @@ int Main(int argc, char** argv, const sim::NodeKindRegistry& registry) {
   }
   if (args.command == "run") return Run(argv[0], args, registry);
   if (args.command == "sweep") return Sweep(argv[0], args, registry);
+  if (args.command == "planted") return Planted(argv[0], args, registry, extras.planted_bugs);
   if (args.command == "kinds") {
     for (const std::string& name : registry.Names()) std::cout << name << "\n";
     return kExitOk;

@@ -1,4 +1,8 @@
 // qdsim: the simulator's command line over the product node kinds.
+#include <string>
+#include <vector>
+
+#include "node/raft/planted_bugs.h"
 #include "sim/node_kind.h"
 #include "sim/raft_kind.h"
 #include "tools/qdsim/cli.h"
@@ -6,5 +10,9 @@
 int main(int argc, char** argv) {
   qdsim::sim::NodeKindRegistry registry;
   qdsim::sim::RegisterRaftKind(registry);
-  return qdsim::cli::Main(argc, argv, registry);
+  qdsim::cli::Extras extras;
+  for (size_t i = 0; i < static_cast<size_t>(qdsim::raft::PlantedBug::kCount); ++i) {
+    extras.planted_bugs.emplace_back(qdsim::raft::PlantedBugName(static_cast<qdsim::raft::PlantedBug>(i)));
+  }
+  return qdsim::cli::Main(argc, argv, registry, extras);
 }

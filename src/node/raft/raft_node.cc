@@ -223,15 +223,28 @@ void RaftNode::Finish(Ready& rd) {
   MaybeCompact();
 }
 
-void RaftNode::Send(const raftpb::Message& m) {
-  if (options_.observer) options_.observer->OnSend(id_, m);
-  if (m.type() == raftpb::MSG_SNAP && m.snapshot().data().size() > options_.snapshot_chunk_bytes) {
-    SendSnapshotInChunks(m);
+void RaftNode::Send(const raftpb::Message& original) {
+  raftpb::Message fresh;
+  const raftpb::Message* m = &original;
+  if (original.type() == raftpb::MSG_SNAP && original.snapshot().metadata().index() < applied_) {
+    // Snapshots on demand: the stored one is older than what this node has applied (for example
+    // the bootstrap snapshot, whose membership predates a learner it must now reach). Send the
+    // state as of now instead; the follower answers with the newer index and Raft follows it.
+    absl::StatusOr<raftpb::Snapshot> snap = storage_.CreateSnapshot(applied_, conf_, sm_.Snapshot());
+    if (snap.ok()) {
+      fresh = original;
+      *fresh.mutable_snapshot() = *std::move(snap);
+      m = &fresh;
+    }
+  }
+  if (options_.observer) options_.observer->OnSend(id_, *m);
+  if (m->type() == raftpb::MSG_SNAP && m->snapshot().data().size() > options_.snapshot_chunk_bytes) {
+    SendSnapshotInChunks(*m);
     return;
   }
   peerpb::Envelope envelope;
-  *envelope.mutable_raft() = m;
-  env_.transport().Send(m.to(), envelope.SerializeAsString());
+  *envelope.mutable_raft() = *m;
+  env_.transport().Send(m->to(), envelope.SerializeAsString());
 }
 
 void RaftNode::SendSnapshotInChunks(const raftpb::Message& m) {

@@ -75,7 +75,13 @@ class RaftObserver {
 class RaftNode {
  public:
   struct Options {
-    Config raft;                           // id comes from the transport; storage/random are set here
+    // id comes from the transport; storage/random are set by Open(). A learner within 32 entries
+    // of the leader's log counts as caught up (under load it is never exactly level).
+    Config raft = [] {
+      Config c;
+      c.learner_max_lag = 32;
+      return c;
+    }();
     world::Duration tick = world::Millis(100);   // SPEC.md §3 tick_period_ms
     uint64_t compact_entries = 128;        // SPEC.md §1 compact_wal_entries
     size_t snapshot_chunk_bytes = 64 * 1024;
