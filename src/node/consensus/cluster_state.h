@@ -1,0 +1,79 @@
+// ClusterStateMachine: the cluster's metadata, changed only by committed Raft entries.
+//
+// Apply() is a pure, deterministic function of (state, operation): every peer applies the same
+// entries in the same order and reaches the same state — including the refusals (a collection that
+// already exists, a compare-and-set that no longer matches, removing the last Active replica), which
+// leave the state unchanged and come back as the same Status everywhere, so the proposer can
+// answer its caller with it. Errors carry Qdrant's messages (SPEC.md §4-§7).
+//
+// Shard placement is decided here, at apply time, from the state every peer shares: each shard gets
+// min(replication_factor, peers) replicas on distinct peers, least-loaded peers first, ties broken
+// by peer id. New replicas start Initializing; their peer marks them Active once they exist locally.
+//
+//   ClusterStateMachine sm;
+//   absl::Status verdict = sm.Apply(op);   // op from a committed Raft entry
+//   std::string image = sm.Snapshot();     // for Raft log compaction
+//
+// Thread-safety: none.
+#ifndef QDSIM_NODE_CONSENSUS_CLUSTER_STATE_H_
+#define QDSIM_NODE_CONSENSUS_CLUSTER_STATE_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "proto/consensus.pb.h"
+
+namespace qdsim::consensus {
+
+class ClusterStateMachine {
+ public:
+  // Applies one committed operation; OK if it changed the state as asked, else the verdict.
+  absl::Status Apply(const consensuspb::Operation& op);
+
+  const consensuspb::ClusterState& state() const { return state_; }
+
+  // A deterministic image of the state (Raft snapshots), and its inverse.
+  std::string Snapshot() const;
+  absl::Status Restore(std::string_view image);
+
+  // Lookups. FindCollection also resolves aliases. Null if absent.
+  const consensuspb::CollectionState* FindCollection(std::string_view name_or_alias) const;
+  const consensuspb::Peer* FindPeer(uint64_t id) const;
+  // Number of replicas (of any state) a peer holds across all collections.
+  uint32_t ReplicaCount(uint64_t peer_id) const;
+
+  // The placement a new collection would get: shard_number shards of min(rf, peers) replicas.
+  static std::vector<consensuspb::ShardInfo> Place(const consensuspb::ClusterState& state,
+                                                   uint32_t shard_number, uint32_t replication_factor);
+
+ private:
+  absl::Status AddPeer(const consensuspb::AddPeer& op);
+  absl::Status RemovePeer(const consensuspb::RemovePeer& op);
+  absl::Status UpdatePeerUri(const consensuspb::UpdatePeerUri& op);
+  absl::Status CreateCollection(const consensuspb::CreateCollection& op);
+  absl::Status UpdateCollection(const consensuspb::UpdateCollection& op);
+  absl::Status DeleteCollection(const consensuspb::DeleteCollection& op);
+  absl::Status SetReplicaState(const consensuspb::SetReplicaState& op);
+  absl::Status StartTransfer(const consensuspb::StartTransfer& op);
+  absl::Status FinishTransfer(const consensuspb::FinishTransfer& op);
+  absl::Status AbortTransfer(const consensuspb::AbortTransfer& op);
+  absl::Status DropReplica(const consensuspb::DropReplica& op);
+  absl::Status CreateAlias(const consensuspb::CreateAlias& op);
+  absl::Status DeleteAlias(const consensuspb::DeleteAlias& op);
+
+  consensuspb::CollectionState* MutableCollection(std::string_view name);
+  absl::StatusOr<consensuspb::ShardInfo*> MutableShard(std::string_view collection, uint32_t shard_id);
+
+  consensuspb::ClusterState state_;  // every repeated field sorted (see consensus.proto)
+};
+
+// Qdrant's not-found message for a collection: "Not found: Collection `x` doesn't exist!".
+absl::Status CollectionNotFound(std::string_view name);
+
+}  // namespace qdsim::consensus
+
+#endif  // QDSIM_NODE_CONSENSUS_CLUSTER_STATE_H_
