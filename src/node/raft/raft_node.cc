@@ -240,11 +240,17 @@ void RaftNode::Send(const raftpb::Message& original) {
   if (options_.observer) options_.observer->OnSend(id_, *m);
   if (m->type() == raftpb::MSG_SNAP && m->snapshot().data().size() > options_.snapshot_chunk_bytes) {
     SendSnapshotInChunks(*m);
-    return;
+  } else {
+    peerpb::Envelope envelope;
+    *envelope.mutable_raft() = *m;
+    env_.transport().Send(m->to(), envelope.SerializeAsString());
   }
-  peerpb::Envelope envelope;
-  *envelope.mutable_raft() = *m;
-  env_.transport().Send(m->to(), envelope.SerializeAsString());
+  if (m->type() == raftpb::MSG_SNAP) {
+    // Raft keeps a follower in the Snapshot state until told the snapshot went out. The follower
+    // answers once it has installed it; if it was lost, the probe that follows finds the follower
+    // still behind and a snapshot is sent again.
+    raw_->ReportSnapshot(m->to(), true);
+  }
 }
 
 void RaftNode::SendSnapshotInChunks(const raftpb::Message& m) {
@@ -260,9 +266,6 @@ void RaftNode::SendSnapshotInChunks(const raftpb::Message& m) {
     chunk->set_data(data.substr(offset, options_.snapshot_chunk_bytes));
     env_.transport().Send(m.to(), envelope.SerializeAsString());
   }
-  // The follower answers once it has installed the snapshot; if chunks were lost it will not, and
-  // the leader's probe falls back to sending the snapshot again.
-  raw_->ReportSnapshot(m.to(), true);
 }
 
 void RaftNode::OnChunk(world::PeerId from, const peerpb::SnapshotChunk& chunk) {
