@@ -43,6 +43,28 @@ consensuspb::Operation SetState(const std::string& coll, uint32_t shard, uint64_
   return op;
 }
 
+consensuspb::Operation Transfer(uint64_t from, uint64_t to, bool sync) {
+  consensuspb::Operation op;
+  op.mutable_start_transfer()->set_collection("a");
+  auto* t = op.mutable_start_transfer()->mutable_transfer();
+  t->set_shard_id(0);
+  t->set_from(from);
+  t->set_to(to);
+  t->set_sync(sync);
+  t->set_method("stream_records");
+  return op;
+}
+
+consensuspb::Operation Finish(uint64_t from, uint64_t to) {
+  consensuspb::Operation op;
+  auto* f = op.mutable_finish_transfer();
+  f->set_collection("a");
+  f->set_shard_id(0);
+  f->set_from(from);
+  f->set_to(to);
+  return op;
+}
+
 ClusterStateMachine ThreePeers() {
   ClusterStateMachine sm;
   for (uint64_t id : {3, 1, 2}) EXPECT_TRUE(sm.Apply(AddPeer(id)).ok());
@@ -116,24 +138,11 @@ TEST(ClusterStateTest, RecoveryTransferMakesTheTargetPartialThenActive) {
   const uint64_t src = shard.replicas(0).peer_id(), dst = shard.replicas(1).peer_id();
   ASSERT_TRUE(sm.Apply(SetState("a", 0, src, consensuspb::ACTIVE)).ok());
   ASSERT_TRUE(sm.Apply(SetState("a", 0, dst, consensuspb::DEAD)).ok());
-  consensuspb::Operation start;
-  start.mutable_start_transfer()->set_collection("a");
-  auto* t = start.mutable_start_transfer()->mutable_transfer();
-  t->set_shard_id(0);
-  t->set_from(src);
-  t->set_to(dst);
-  t->set_sync(true);
-  t->set_method("stream_records");
+  const consensuspb::Operation start = Transfer(src, dst, /*sync=*/true);
   ASSERT_TRUE(sm.Apply(start).ok());
   EXPECT_EQ(sm.FindCollection("a")->shards(0).replicas(dst < src ? 0 : 1).state(), consensuspb::PARTIAL);
   EXPECT_TRUE(absl::IsAlreadyExists(sm.Apply(start)));
-  consensuspb::Operation finish;
-  auto* f = finish.mutable_finish_transfer();
-  f->set_collection("a");
-  f->set_shard_id(0);
-  f->set_from(src);
-  f->set_to(dst);
-  ASSERT_TRUE(sm.Apply(finish).ok());
+  ASSERT_TRUE(sm.Apply(Finish(src, dst)).ok());
   for (const auto& r : sm.FindCollection("a")->shards(0).replicas()) EXPECT_EQ(r.state(), consensuspb::ACTIVE);
   EXPECT_EQ(sm.FindCollection("a")->transfers_size(), 0);
 }
@@ -144,17 +153,7 @@ TEST(ClusterStateTest, MoveGivesUpTheSourceAndAbortRemovesANewReplica) {
   const uint64_t src = sm.FindCollection("a")->shards(0).replicas(0).peer_id();
   const uint64_t dst = src % 3 + 1;
   ASSERT_TRUE(sm.Apply(SetState("a", 0, src, consensuspb::ACTIVE)).ok());
-  auto transfer = [&](bool sync) {
-    consensuspb::Operation op;
-    op.mutable_start_transfer()->set_collection("a");
-    auto* t = op.mutable_start_transfer()->mutable_transfer();
-    t->set_shard_id(0);
-    t->set_from(src);
-    t->set_to(dst);
-    t->set_sync(sync);
-    return op;
-  };
-  ASSERT_TRUE(sm.Apply(transfer(false)).ok());
+  ASSERT_TRUE(sm.Apply(Transfer(src, dst, /*sync=*/false)).ok());
   consensuspb::Operation abort;
   auto* a = abort.mutable_abort_transfer();
   a->set_collection("a");
@@ -163,14 +162,8 @@ TEST(ClusterStateTest, MoveGivesUpTheSourceAndAbortRemovesANewReplica) {
   a->set_to(dst);
   ASSERT_TRUE(sm.Apply(abort).ok());
   EXPECT_EQ(sm.FindCollection("a")->shards(0).replicas_size(), 1) << "abort removes the new replica";
-  ASSERT_TRUE(sm.Apply(transfer(false)).ok());
-  consensuspb::Operation finish;
-  auto* f = finish.mutable_finish_transfer();
-  f->set_collection("a");
-  f->set_shard_id(0);
-  f->set_from(src);
-  f->set_to(dst);
-  ASSERT_TRUE(sm.Apply(finish).ok());
+  ASSERT_TRUE(sm.Apply(Transfer(src, dst, /*sync=*/false)).ok());
+  ASSERT_TRUE(sm.Apply(Finish(src, dst)).ok());
   ASSERT_EQ(sm.FindCollection("a")->shards(0).replicas_size(), 1);
   EXPECT_EQ(sm.FindCollection("a")->shards(0).replicas(0).peer_id(), dst);
 }

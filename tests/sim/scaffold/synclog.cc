@@ -1,6 +1,6 @@
 // The "synclog" scaffold kind: an append-and-sync log over the simulated disk.
 //
-// Record format: [u32 length][u32 crc32c(payload)][payload], little-endian; payload "n<id>:r<seq>".
+// Records use the project's framing (node/world/records.h); a payload is "n<id>:r<seq>".
 // A node appends the next record every append interval (workload.ops_per_s spread over the nodes),
 // syncs, and acknowledges every record the completed sync covered. On boot it recovers the file:
 // it keeps the longest prefix of valid records (re-reading to tell a transient bit flip or read error
@@ -16,7 +16,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "node/world/crc32c.h"
+#include "node/world/records.h"
 #include "node/world/log.h"
 #include "sim/simulation.h"
 #include "tests/sim/scaffold/scaffold.h"
@@ -31,36 +31,14 @@ constexpr int kReadAttempts = 8;  // re-reads before believing a bad record is a
 
 std::string Payload(PeerId id, uint64_t seq) { return absl::StrCat("n", id, ":r", seq); }
 
-void PutU32(std::string& out, uint32_t v) {
-  for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
-}
-uint32_t GetU32(std::string_view in, size_t at) {
-  uint32_t v = 0;
-  for (int i = 0; i < 4; ++i) v |= static_cast<uint32_t>(static_cast<unsigned char>(in[at + i])) << (8 * i);
-  return v;
-}
-
-std::string EncodeRecord(std::string_view payload) {
-  std::string out;
-  PutU32(out, static_cast<uint32_t>(payload.size()));
-  PutU32(out, world::Crc32c(payload));
-  out.append(payload);
-  return out;
-}
+constexpr uint8_t kRecordType = 1;
 
 // Parses the longest valid prefix; returns the payloads and sets *valid_bytes.
 std::vector<std::string> ParseRecords(std::string_view bytes, size_t* valid_bytes) {
   std::vector<std::string> out;
-  size_t at = 0;
-  while (at + 8 <= bytes.size()) {
-    const uint32_t len = GetU32(bytes, at);
-    if (len > bytes.size() - at - 8) break;
-    std::string_view payload = bytes.substr(at + 8, len);
-    if (world::Crc32c(payload) != GetU32(bytes, at + 4)) break;
-    out.emplace_back(payload);
-    at += 8 + len;
-  }
-  *valid_bytes = at;
+  world::RecordReader reader(bytes);
+  while (auto r = reader.Next()) out.emplace_back(r->payload);
+  *valid_bytes = reader.valid_bytes();
   return out;
 }
 
@@ -129,7 +107,7 @@ class SyncLogNode : public sim::SimNode {
 
   void Tick() {
     const uint64_t seq = next_seq_;
-    absl::Status s = env_.disk().Append(kLogFile, EncodeRecord(Payload(id_, seq)));
+    absl::Status s = env_.disk().Append(kLogFile, world::EncodeRecord(kRecordType, Payload(id_, seq)));
     if (s.ok()) {
       ++next_seq_;
       history_.appended[id_] = std::max(history_.appended[id_], seq);
