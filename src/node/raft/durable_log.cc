@@ -17,7 +17,6 @@ enum RecordType : uint8_t {
   kSnapshot = 4,   // raftpb::Snapshot (the snapshot file's only record)
 };
 
-constexpr int kReadAttempts = 6;  // read faults are transient: re-read before trusting a bad tail
 constexpr char kLogFile[] = "log";
 constexpr char kLogTmpFile[] = "log.tmp";
 constexpr char kSnapshotFile[] = "snapshot";
@@ -89,47 +88,13 @@ void TrimToSnapshot(const raftpb::SnapshotMetadata& snap, const raftpb::Snapshot
 
 DurableLog::DurableLog(world::Disk& disk, std::string dir) : disk_(disk), dir_(std::move(dir)) {}
 
-absl::StatusOr<std::string> DurableLog::ReadWithRetries(const std::string& file,
-                                                        bool whole_file_must_parse) {
-  // Bit flips can only shorten the valid prefix, so the longest one seen over a few reads is the
-  // file's own; read errors are retried.
-  std::optional<std::string> best;
-  size_t best_valid = 0;
-  absl::Status last_error;
-  int good_reads = 0;
-  for (int attempt = 0; attempt < kReadAttempts && good_reads < 3; ++attempt) {
-    absl::StatusOr<std::string> bytes = disk_.ReadAll(file);
-    if (absl::IsNotFound(bytes.status())) return bytes.status();
-    if (!bytes.ok()) {
-      last_error = bytes.status();
-      continue;
-    }
-    ++good_reads;
-    world::RecordReader reader(*bytes);
-    while (reader.Next()) {}
-    if (!best || reader.valid_bytes() > best_valid) {
-      best_valid = reader.valid_bytes();
-      best = *std::move(bytes);
-    }
-    if (best_valid == best->size()) break;
-  }
-  if (!best) {
-    return absl::DataLossError(absl::StrCat("cannot read ", file, ": ", last_error.message()));
-  }
-  if (whole_file_must_parse && best_valid != best->size()) {
-    return absl::DataLossError(absl::StrCat(file, " is corrupt (", best->size() - best_valid,
-                                            " bad bytes after ", best_valid, ")"));
-  }
-  return *std::move(best);
-}
-
 absl::StatusOr<DurableLog::Recovered> DurableLog::Recover() {
   Recovered out;
   // Leftovers of an interrupted SaveSnapshot are never the current state.
   RETURN_IF_ERROR(disk_.Remove(Path(kSnapshotTmpFile)));
   RETURN_IF_ERROR(disk_.Remove(Path(kLogTmpFile)));
 
-  absl::StatusOr<std::string> snap_bytes = ReadWithRetries(Path(kSnapshotFile), /*whole=*/true);
+  absl::StatusOr<std::string> snap_bytes = world::ReadRecordFile(disk_, Path(kSnapshotFile), /*whole_file_must_parse=*/true);
   if (snap_bytes.ok()) {
     world::RecordReader reader(*snap_bytes);
     auto record = reader.Next();
@@ -143,7 +108,7 @@ absl::StatusOr<DurableLog::Recovered> DurableLog::Recover() {
     return snap_bytes.status();
   }
 
-  absl::StatusOr<std::string> log_bytes = ReadWithRetries(Path(kLogFile), /*whole=*/false);
+  absl::StatusOr<std::string> log_bytes = world::ReadRecordFile(disk_, Path(kLogFile), /*whole_file_must_parse=*/false);
   if (absl::IsNotFound(log_bytes.status())) return out;
   RETURN_IF_ERROR(log_bytes.status());
   raftpb::SnapshotMetadata base;

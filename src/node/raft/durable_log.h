@@ -72,7 +72,6 @@ class DurableLog {
 
  private:
   std::string Path(std::string_view name) const { return dir_ + "/" + std::string(name); }
-  absl::StatusOr<std::string> ReadWithRetries(const std::string& file, bool whole_file_must_parse);
   absl::Status WriteLogFile(const std::string& file, const raftpb::SnapshotMetadata& base,
                             const raftpb::HardState& hs, const std::vector<raftpb::Entry>& entries);
 

@@ -26,7 +26,7 @@ absl::StatusOr<std::unique_ptr<ShardStore>> ShardStore::Open(world::Disk& disk, 
 
 absl::Status ShardStore::LoadSnapshot() {
   absl::StatusOr<std::string> bytes =
-      ReadRecordsWithRetries(disk_, Path(kSnapshotFile), /*whole_file_must_parse=*/true);
+      world::ReadRecordFile(disk_, Path(kSnapshotFile), /*whole_file_must_parse=*/true);
   if (absl::IsNotFound(bytes.status())) return absl::OkStatus();
   RETURN_IF_ERROR(bytes.status());
   world::RecordReader reader(*bytes);
@@ -44,7 +44,7 @@ absl::Status ShardStore::LoadSnapshot() {
 
 absl::Status ShardStore::ReplayWal() {
   absl::StatusOr<std::string> bytes =
-      ReadRecordsWithRetries(disk_, Path(kWalFile), /*whole_file_must_parse=*/false);
+      world::ReadRecordFile(disk_, Path(kWalFile), /*whole_file_must_parse=*/false);
   if (absl::IsNotFound(bytes.status())) return absl::OkStatus();
   RETURN_IF_ERROR(bytes.status());
   world::RecordReader reader(*bytes);

@@ -31,17 +31,8 @@ inline constexpr char kWalFile[] = "wal";
 inline constexpr char kSnapshotFile[] = "snapshot";
 inline constexpr char kSnapshotTmpFile[] = "snapshot.tmp";
 
-// Reads used before trusting a bad tail: simulated reads flip bits transiently.
-inline constexpr int kReadAttempts = 6;
-
 // `message` serialized with map entries in key order.
 std::string DeterministicBytes(const google::protobuf::Message& message);
-
-// Reads `file` a few times and returns the copy with the longest valid record prefix (bit flips in
-// a read only shorten it; read errors are retried). NotFound if the file is missing; DataLoss if no
-// read succeeded, or if `whole_file_must_parse` and the best copy still has a bad tail.
-absl::StatusOr<std::string> ReadRecordsWithRetries(world::Disk& disk, const std::string& file,
-                                                   bool whole_file_must_parse);
 
 }  // namespace qdsim::shard
 

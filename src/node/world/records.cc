@@ -1,5 +1,6 @@
 #include "node/world/records.h"
 
+#include "absl/strings/str_cat.h"
 #include "node/world/crc32c.h"
 
 namespace qdsim::world {
@@ -51,6 +52,37 @@ std::optional<Record> RecordReader::Next() {
   }
   offset_ += 8 + length;
   return Record{static_cast<uint8_t>(body[0]), body.substr(1)};
+}
+
+absl::StatusOr<std::string> ReadRecordFile(Disk& disk, const std::string& file, bool whole_file_must_parse) {
+  constexpr int kAttempts = 6;     // reads before giving up on a failing disk
+  constexpr int kGoodReads = 3;    // successful reads compared before trusting a bad tail
+  std::optional<std::string> best;
+  size_t best_valid = 0;
+  absl::Status last_error;
+  int good_reads = 0;
+  for (int attempt = 0; attempt < kAttempts && good_reads < kGoodReads; ++attempt) {
+    absl::StatusOr<std::string> bytes = disk.ReadAll(file);
+    if (absl::IsNotFound(bytes.status())) return bytes.status();
+    if (!bytes.ok()) {
+      last_error = bytes.status();
+      continue;
+    }
+    ++good_reads;
+    RecordReader reader(*bytes);
+    while (reader.Next()) {}
+    if (!best || reader.valid_bytes() > best_valid) {
+      best_valid = reader.valid_bytes();
+      best = *std::move(bytes);
+    }
+    if (best_valid == best->size()) break;
+  }
+  if (!best) return absl::DataLossError(absl::StrCat("cannot read ", file, ": ", last_error.message()));
+  if (whole_file_must_parse && best_valid != best->size()) {
+    return absl::DataLossError(absl::StrCat(file, " is corrupt (", best->size() - best_valid,
+                                            " bad bytes after ", best_valid, ")"));
+  }
+  return *std::move(best);
 }
 
 }  // namespace qdsim::world

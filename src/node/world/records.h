@@ -18,6 +18,9 @@
 #include <string>
 #include <string_view>
 
+#include "absl/status/statusor.h"
+#include "node/world/disk.h"
+
 namespace qdsim::world {
 
 // Largest payload a record may carry (a guard against reading a garbage length as a huge record).
@@ -52,6 +55,13 @@ class RecordReader {
   size_t offset_ = 0;
   bool stopped_early_ = false;
 };
+
+// Reads a file of records a few times and returns the copy with the longest valid record prefix:
+// in the fault model a bit flip in a read only shortens that prefix and read errors are transient,
+// while a torn or corrupt tail is short every time. NotFound if the file is missing; DataLoss if
+// no read succeeded, or if `whole_file_must_parse` and even the best copy has a bad tail.
+absl::StatusOr<std::string> ReadRecordFile(Disk& disk, const std::string& file,
+                                           bool whole_file_must_parse);
 
 }  // namespace qdsim::world
 

@@ -27,7 +27,6 @@ namespace {
 using world::PeerId;
 
 constexpr char kLogFile[] = "synclog/records";
-constexpr int kReadAttempts = 8;  // re-reads before believing a bad record is a torn tail
 
 std::string Payload(PeerId id, uint64_t seq) { return absl::StrCat("n", id, ":r", seq); }
 
@@ -67,25 +66,13 @@ class SyncLogNode : public sim::SimNode {
   // prefix, so the longest prefix over a few reads is the file's; a torn tail is short every time.
   void Recover() {
     if (!env_.disk().Size(kLogFile).ok()) return;  // never created
-    std::vector<std::string> records;
-    size_t valid = 0;
-    int good_reads = 0;
-    for (int attempt = 0; attempt < kReadAttempts && good_reads < 3; ++attempt) {
-      absl::StatusOr<std::string> bytes = env_.disk().ReadAll(kLogFile);
-      if (!bytes.ok()) continue;
-      ++good_reads;
-      size_t this_valid = 0;
-      std::vector<std::string> parsed = ParseRecords(*bytes, &this_valid);
-      if (this_valid >= valid) {
-        valid = this_valid;
-        records = std::move(parsed);
-      }
-      if (valid == bytes->size()) break;
-    }
-    if (good_reads == 0) {
-      history_.anomalies.push_back(absl::StrCat("n", id_, " could not read its log at all"));
+    absl::StatusOr<std::string> bytes = world::ReadRecordFile(env_.disk(), kLogFile, /*whole_file_must_parse=*/false);
+    if (!bytes.ok()) {
+      history_.anomalies.push_back(absl::StrCat("n", id_, " could not read its log: ", bytes.status().message()));
       return;
     }
+    size_t valid = 0;
+    const std::vector<std::string> records = ParseRecords(*bytes, &valid);
     for (size_t i = 0; i < records.size(); ++i) {
       if (records[i] != Payload(id_, i + 1)) {
         history_.anomalies.push_back(absl::StrCat("n", id_, " record ", i + 1, " holds '", records[i],
