@@ -109,7 +109,7 @@ void RaftHistory::OnApply(uint64_t node, const raftpb::Entry& e) {
         "n%d applied (term %d, hash %x) at index %d where another node applied (term %d, hash %x)", node,
         e.term(), value.second, e.index(), it->second.first, it->second.second));
   }
-  committed_terms_.emplace(e.index(), e.term());
+  committed_.emplace(e.index(), std::make_pair(e.term(), n != nullptr ? n->raft().term() : e.term()));
   if (faults_end && !commit_after_faults) {
     auto p = proposed_at.find(e.data());
     if (p != proposed_at.end() && p->second >= *faults_end) commit_after_faults = now_();
@@ -117,11 +117,11 @@ void RaftHistory::OnApply(uint64_t node, const raftpb::Entry& e) {
 }
 
 void RaftHistory::OnRestore(uint64_t node, const raftpb::SnapshotMetadata& meta) {
-  auto it = committed_terms_.find(meta.index());
-  if (it != committed_terms_.end() && it->second != meta.term()) {
+  auto it = committed_.find(meta.index());
+  if (it != committed_.end() && it->second.first != meta.term()) {
     Report("state_machine_safety", absl::StrFormat(
-        "n%d restored a snapshot at index %d term %d, but index %d was committed in term %d", node,
-        meta.index(), meta.term(), meta.index(), it->second));
+        "n%d restored a snapshot at index %d term %d, but index %d was committed with term %d", node,
+        meta.index(), meta.term(), meta.index(), it->second.first));
   }
 }
 
@@ -139,8 +139,10 @@ void RaftHistory::OnRoleChange(uint64_t node, raft::StateRole role, uint64_t ter
   if (n == nullptr) return;
   const auto& log = n->raft().log();
   const uint64_t first = log.FirstIndex();
-  for (const auto& [index, committed_term] : committed_terms_) {
-    if (index < first) continue;  // compacted into the leader's snapshot
+  for (const auto& [index, terms] : committed_) {
+    const auto [committed_term, commit_term_bound] = terms;
+    if (index < first) continue;                // compacted into the leader's snapshot
+    if (commit_term_bound >= term) continue;    // committed in this term or later: not binding
     const uint64_t t = log.TermOrZero(index);
     if (t != committed_term) {
       Report("leader_completeness", absl::StrFormat(

@@ -76,7 +76,9 @@ class RaftHistory : public raft::RaftObserver {
   std::map<uint64_t, uint64_t> leader_of_term_;                          // term -> leader
   std::map<std::pair<uint64_t, uint64_t>, std::pair<uint64_t, uint64_t>> entries_;  // (i,t)->(hash, prev term)
   std::map<uint64_t, std::pair<uint64_t, uint64_t>> applied_;           // index -> (term, hash)
-  std::map<uint64_t, uint64_t> committed_terms_;                        // index -> term (from applies)
+  // index -> (entry term, an upper bound on the term it was committed in: the term of the first
+  // node seen applying it). Leader completeness binds leaders of terms above the commit term.
+  std::map<uint64_t, std::pair<uint64_t, uint64_t>> committed_;
   std::map<uint64_t, NodeRecord> nodes_;
 };
 

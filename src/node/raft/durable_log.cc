@@ -88,11 +88,27 @@ void TrimToSnapshot(const raftpb::SnapshotMetadata& snap, const raftpb::Snapshot
 
 DurableLog::DurableLog(world::Disk& disk, std::string dir) : disk_(disk), dir_(std::move(dir)) {}
 
+absl::Status DurableLog::RollForwardLogTmp(const std::optional<raftpb::Snapshot>& snapshot) {
+  absl::StatusOr<std::string> bytes = world::ReadRecordFile(disk_, Path(kLogTmpFile), /*whole_file_must_parse=*/true);
+  if (absl::IsNotFound(bytes.status())) return absl::OkStatus();
+  bool matches = false;
+  if (bytes.ok() && snapshot) {
+    world::RecordReader reader(*bytes);
+    auto first = reader.Next();
+    raftpb::SnapshotMetadata base;
+    matches = first && first->type == kBase &&
+              base.ParseFromArray(first->payload.data(), static_cast<int>(first->payload.size())) &&
+              base.index() == snapshot->metadata().index() && base.term() == snapshot->metadata().term();
+  }
+  // A complete log.tmp written for the snapshot now in place is the newest log (the crash came
+  // between the two renames); anything else is a leftover that never became the state.
+  return matches ? disk_.Rename(Path(kLogTmpFile), Path(kLogFile)) : disk_.Remove(Path(kLogTmpFile));
+}
+
 absl::StatusOr<DurableLog::Recovered> DurableLog::Recover() {
   Recovered out;
-  // Leftovers of an interrupted SaveSnapshot are never the current state.
+  // snapshot.tmp was never renamed into place: the old snapshot and log are still the state.
   RETURN_IF_ERROR(disk_.Remove(Path(kSnapshotTmpFile)));
-  RETURN_IF_ERROR(disk_.Remove(Path(kLogTmpFile)));
 
   absl::StatusOr<std::string> snap_bytes = world::ReadRecordFile(disk_, Path(kSnapshotFile), /*whole_file_must_parse=*/true);
   if (snap_bytes.ok()) {
@@ -108,8 +124,20 @@ absl::StatusOr<DurableLog::Recovered> DurableLog::Recover() {
     return snap_bytes.status();
   }
 
+  RETURN_IF_ERROR(RollForwardLogTmp(out.snapshot));
+
   absl::StatusOr<std::string> log_bytes = world::ReadRecordFile(disk_, Path(kLogFile), /*whole_file_must_parse=*/false);
-  if (absl::IsNotFound(log_bytes.status())) return out;
+  if (absl::IsNotFound(log_bytes.status())) {
+    // Start a log that says which snapshot it follows, so that entries appended to it are tied to
+    // that snapshot after the next crash (a log without a base would be dropped by TrimToSnapshot).
+    raftpb::SnapshotMetadata base;
+    if (out.snapshot) base = out.snapshot->metadata();
+    RETURN_IF_ERROR(WriteLogFile(Path(kLogFile), base, out.hard_state, {}));
+    if (out.snapshot && out.hard_state.commit() < out.snapshot->metadata().index()) {
+      out.hard_state.set_commit(out.snapshot->metadata().index());
+    }
+    return out;
+  }
   RETURN_IF_ERROR(log_bytes.status());
   raftpb::SnapshotMetadata base;
   const size_t valid = ReplayLog(*log_bytes, &base, &out);
@@ -146,7 +174,7 @@ absl::Status DurableLog::WriteLogFile(const std::string& file, const raftpb::Sna
   header.set_term(base.term());
   std::string bytes;
   world::AppendRecord(bytes, kBase, header.SerializeAsString());
-  world::AppendRecord(bytes, kHardState, hs.SerializeAsString());
+  if (hs.term() != 0) world::AppendRecord(bytes, kHardState, hs.SerializeAsString());
   for (const auto& e : entries) world::AppendRecord(bytes, kEntry, e.SerializeAsString());
   RETURN_IF_ERROR(disk_.Remove(file));
   RETURN_IF_ERROR(disk_.Append(file, bytes));

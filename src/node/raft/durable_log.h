@@ -72,6 +72,8 @@ class DurableLog {
 
  private:
   std::string Path(std::string_view name) const { return dir_ + "/" + std::string(name); }
+  // Renames a complete log.tmp that follows `snapshot` over the log, or removes it.
+  absl::Status RollForwardLogTmp(const std::optional<raftpb::Snapshot>& snapshot);
   absl::Status WriteLogFile(const std::string& file, const raftpb::SnapshotMetadata& base,
                             const raftpb::HardState& hs, const std::vector<raftpb::Entry>& entries);
 

@@ -109,6 +109,37 @@ TEST(DurableLogTest, NewSnapshotWithOldLogRecoversConsistently) {
   EXPECT_FALSE(disk.files().contains("raft/snapshot.tmp"));
 }
 
+// Regression (raft_torn_write_crashes seeds 171, 348, 773): a crash between the snapshot rename
+// and the log rename of the bootstrap save left a snapshot and no log; recovery deleted log.tmp,
+// the node appended to a new log without a base record, and the next recovery dropped every entry
+// it had acknowledged.
+TEST(DurableLogTest, CrashBetweenTheTwoRenamesKeepsLaterAppends) {
+  MemDisk disk;
+  {
+    DurableLog log(disk, "raft");
+    raftpb::Snapshot boot;
+    boot.mutable_metadata()->set_index(1);
+    boot.mutable_metadata()->set_term(1);
+    log.SaveSnapshot(boot, HS(1, 0, 1), {}, [](absl::Status) {});
+    // The crash: snapshot.tmp was renamed over snapshot, log.tmp never over log.
+    disk.files()["raft/snapshot"] = disk.files()["raft/snapshot.tmp"];
+    disk.files().erase("raft/snapshot.tmp");
+  }
+  for (bool keep_log_tmp : {true, false}) {
+    MemDisk copy = disk;
+    if (!keep_log_tmp) copy.files().erase("raft/log.tmp");
+    DurableLog log(copy, "raft");
+    auto first = log.Recover();
+    ASSERT_TRUE(first.ok()) << first.status();
+    EXPECT_EQ(first->hard_state.term(), keep_log_tmp ? 1u : 0u) << "log.tmp rolled forward";
+    ASSERT_TRUE(log.Append(HS(2, 1, 1), {E(2, 2), E(3, 2)}).ok());
+    auto second = DurableLog(copy, "raft").Recover();
+    ASSERT_TRUE(second.ok());
+    ASSERT_EQ(second->entries.size(), 2u) << "entries appended after the crash survive the next one";
+    EXPECT_EQ(second->entries[0].index(), 2u);
+  }
+}
+
 // Property: whatever single damage (a cut or a bit flip) the log file suffers, recovery returns a
 // prefix of the entries written, never an entry that was not written, and never fails.
 RC_GTEST_PROP(DurableLogTest, DamagedLogRecoversAPrefix, (uint8_t count, bool flip)) {
