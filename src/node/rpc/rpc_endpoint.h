@@ -1,0 +1,72 @@
+// RpcEndpoint: requests and responses between peers over the unreliable transport.
+//
+// Call() sends one request and calls back exactly once: with the response body, with the error the
+// remote handler answered, or with DeadlineExceeded after `timeout`. Nothing is retried here (a lost
+// request or response is a timeout; the caller decides whether to try again), so handlers must be
+// idempotent: the transport may deliver a request twice, and both copies are handled. Late and
+// duplicated responses are ignored. Unknown methods answer Unimplemented.
+//
+//   RpcEndpoint rpc(env);
+//   rpc.Handle("shard.apply", [&](world::PeerId from, std::string body, RpcEndpoint::Reply reply) {
+//     reply(absl::OkStatus(), Apply(body));
+//   });
+//   rpc.Call(peer, "shard.apply", request.SerializeAsString(), world::Seconds(1),
+//            [](absl::StatusOr<std::string> response) { ... });
+//
+// The owner routes inbound envelopes: Receive() takes those with an `rpc` body.
+// Thread-safety: none; every call happens on the node's logical thread.
+#ifndef QDSIM_NODE_RPC_RPC_ENDPOINT_H_
+#define QDSIM_NODE_RPC_RPC_ENDPOINT_H_
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "node/world/env.h"
+#include "proto/peer.pb.h"
+
+namespace qdsim::rpc {
+
+class RpcEndpoint {
+ public:
+  using Reply = std::function<void(absl::Status status, std::string body)>;
+  using Handler = std::function<void(world::PeerId from, std::string body, Reply reply)>;
+  using Callback = std::function<void(absl::StatusOr<std::string> response)>;
+
+  explicit RpcEndpoint(world::Env& env);
+  ~RpcEndpoint();
+
+  // Registers the handler of `method` (replacing any earlier one). A handler may reply later (from
+  // a timer or another callback), at most once; replies after the endpoint is gone are dropped.
+  void Handle(std::string method, Handler handler);
+
+  // Sends a request; `done` runs exactly once, never inside Call().
+  void Call(world::PeerId to, std::string method, std::string body, world::Duration timeout, Callback done);
+
+  // Handles an inbound rpc envelope from `from`.
+  void Receive(world::PeerId from, const peerpb::Rpc& rpc);
+
+  // Calls waiting for a response.
+  size_t pending_calls() const { return pending_.size(); }
+
+ private:
+  struct Pending {
+    world::PeerId to;
+    Callback done;
+    world::TimerId timer;
+  };
+  void Respond(world::PeerId to, uint64_t call_id, const absl::Status& status, std::string body);
+  void Complete(uint64_t call_id, absl::StatusOr<std::string> outcome);
+
+  world::Env& env_;
+  uint64_t next_call_id_;                       // starts at a random point per incarnation
+  std::map<std::string, Handler> handlers_;     // method -> handler
+  std::map<uint64_t, Pending> pending_;         // call id -> waiting caller
+  std::shared_ptr<bool> alive_;                 // false once destroyed (late replies check it)
+};
+
+}  // namespace qdsim::rpc
+
+#endif  // QDSIM_NODE_RPC_RPC_ENDPOINT_H_
