@@ -255,7 +255,10 @@ absl::Status ClusterStateMachine::UpdatePeerUri(const consensuspb::UpdatePeerUri
 }
 
 absl::Status ClusterStateMachine::CreateCollection(const consensuspb::CreateCollection& op) {
-  if (op.name().empty()) return absl::InvalidArgumentError("Validation error: collection name is empty");
+  if (op.name().empty() || op.name().size() > 255 || op.name().find_first_of(std::string("/\\\0", 3)) != std::string::npos) {
+    return absl::InvalidArgumentError(
+        "Validation error: collection name must be 1-255 characters without '/', '\\' or NUL");
+  }
   if (FindCollection(op.name()) != nullptr) {
     return absl::AlreadyExistsError(absl::StrCat("Collection `", op.name(), "` already exists!"));
   }

@@ -96,7 +96,11 @@ void ConsensusManager::Apply(const raftpb::Entry& entry) {
 
 absl::Status ConsensusManager::Restore(std::string_view data) {
   if (data.empty()) return absl::OkStatus();  // a new cluster's empty state
-  return sm_.Restore(data);
+  absl::Status s = sm_.Restore(data);
+  if (s.ok()) {
+    for (const auto& listener : restore_listeners_) listener();
+  }
+  return s;
 }
 
 }  // namespace qdsim::consensus

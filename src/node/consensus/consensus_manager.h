@@ -54,6 +54,8 @@ class ConsensusManager : public raft::StateMachine {
   void Propose(consensuspb::Operation op, world::Duration timeout, Done done);
 
   void AddListener(Listener listener) { listeners_.push_back(std::move(listener)); }
+  // Called after the whole state was replaced by a snapshot (listeners saw none of its operations).
+  void AddRestoreListener(std::function<void()> listener) { restore_listeners_.push_back(std::move(listener)); }
 
   const ClusterStateMachine& metadata() const { return sm_; }
   // Proposals waiting for a leader or for their apply.
@@ -84,6 +86,7 @@ class ConsensusManager : public raft::StateMachine {
   raft::RaftNode* raft_ = nullptr;
   ClusterStateMachine sm_;
   std::vector<Listener> listeners_;
+  std::vector<std::function<void()>> restore_listeners_;
   uint64_t next_proposal_id_;
   std::map<uint64_t, std::unique_ptr<Waiting>> waiting_;  // proposal_id -> waiting (ordered)
   std::map<std::string, uint64_t> by_key_;                // dedupe key -> proposal_id in flight

@@ -104,6 +104,8 @@ class ShardStore {
 
   // Seq of the last applied operation (0 for a new shard).
   uint64_t last_seq() const { return last_seq_; }
+  // True when no write or snapshot is queued or waiting for the disk: the store may be destroyed.
+  bool idle() const { return !busy_ && queue_.empty(); }
   uint64_t points_count() const { return table_.points().size(); }
   // Bytes in the WAL (a hint for when to snapshot).
   uint64_t wal_bytes() const { return wal_bytes_; }

@@ -5,7 +5,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "sim/simulation.h"
+#include "tests/node/consensus/consensus_cluster.h"
 
 namespace qdsim::consensus {
 namespace {
@@ -13,62 +13,7 @@ namespace {
 using ::testing::AnyOf;
 using ::testing::HasSubstr;
 using sim::PeerId;
-
-// N voters, each running Raft over a ConsensusManager; every peer is registered in the metadata
-// by the first operation of the test.
-class ConsensusCluster : public sim::NodeKind {
- public:
-  explicit ConsensusCluster(uint32_t n, uint64_t seed = 1) : n_(n) {
-    sim::Simulation::Config config;
-    config.nodes = n;
-    config.links.assign(n * n, sim::SimNetwork::LinkParams{world::Millis(2), 500, 0, 0, 0});
-    config.node_params.assign(n, sim::Simulation::NodeParams{{}, world::Millis(2)});
-    sim_ = std::make_unique<sim::Simulation>(config, seed, *this);
-    for (PeerId id = 1; id <= n; ++id) sim_->Boot(id);
-  }
-
-  struct Node : sim::SimNode {
-    explicit Node(world::Env& env) : consensus(env) {}
-    ConsensusManager consensus;
-    std::unique_ptr<raft::RaftNode> raft;
-  };
-
-  std::unique_ptr<sim::SimNode> Boot(PeerId id, world::Env& env) override {
-    auto node = std::make_unique<Node>(env);
-    raft::RaftNode::Options o;
-    for (PeerId v = 1; v <= n_; ++v) o.initial_voters.push_back(v);
-    node->raft = *raft::RaftNode::Open(env, node->consensus, o);
-    node->consensus.Attach(node->raft.get());
-    raft::RaftNode* r = node->raft.get();
-    env.transport().SetReceiver([r](PeerId from, std::string b) { r->Receive(from, b); });
-    return node;
-  }
-  std::vector<std::string> CheckNames() const override { return {}; }
-  std::unique_ptr<sim::Checker> MakeChecker(std::string_view) override { return nullptr; }
-
-  Node* node(PeerId id) { return static_cast<Node*>(sim_->node(id)); }
-  sim::Simulation& sim() { return *sim_; }
-  void RunFor(world::Duration d) {
-    now_ += d;
-    while (sim_->scheduler().pending() > 0 && sim_->scheduler().NextTime() <= now_) sim_->scheduler().Step();
-  }
-  // Proposes through `via` and runs until the verdict arrives (or `limit` passes).
-  std::optional<absl::Status> ProposeAndWait(PeerId via, consensuspb::Operation op,
-                                             world::Duration timeout = world::Seconds(10),
-                                             world::Duration limit = world::Seconds(30)) {
-    std::optional<absl::Status> verdict;
-    sim_->PostToNode(via, sim_->now(), [&, via, op] {
-      node(via)->consensus.Propose(op, timeout, [&](absl::Status s) { verdict = s; });
-    });
-    for (world::Duration waited{0}; !verdict && waited < limit; waited += world::Millis(10)) RunFor(world::Millis(10));
-    return verdict;
-  }
-
- private:
-  uint32_t n_;
-  std::unique_ptr<sim::Simulation> sim_;
-  world::Instant now_{};
-};
+using testing::ConsensusCluster;
 
 consensuspb::Operation AddPeer(uint64_t id) {
   consensuspb::Operation op;
