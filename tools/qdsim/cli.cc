@@ -346,7 +346,7 @@ int Planted(const char* argv0, const Args& args, const sim::NodeKindRegistry& re
         for (const auto& r : RunSeeds(*sc, lo, hi, args.jobs, registry)) {
           ++seeds_run;
           if (!r.ok() || r->ok() || caught) continue;
-          caught = absl::StrFormat("%-28s caught after %4d seeds by %s seed %d: %s", bug, seeds_run,
+          caught = absl::StrFormat("%-28s caught after %4d runs, by %s seed %d: %s", bug, seeds_run,
                                    file, r->seed, r->violations.front().check);
         }
       }
@@ -355,7 +355,7 @@ int Planted(const char* argv0, const Args& args, const sim::NodeKindRegistry& re
     if (caught) {
       std::cout << *caught << "\n";
     } else {
-      std::cout << absl::StrFormat("%-28s NOT CAUGHT in %d seeds\n", bug, seeds_run);
+      std::cout << absl::StrFormat("%-28s NOT CAUGHT in %d runs\n", bug, seeds_run);
       status = kExitViolation;
     }
   }
