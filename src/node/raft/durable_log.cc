@@ -147,9 +147,11 @@ absl::StatusOr<DurableLog::Recovered> DurableLog::Recover() {
   }
   log_bytes_ = valid;
   if (out.snapshot) TrimToSnapshot(out.snapshot->metadata(), base, out.entries);
-  if (out.snapshot && out.hard_state.commit() < out.snapshot->metadata().index()) {
-    out.hard_state.set_commit(out.snapshot->metadata().index());
-  }
+  const uint64_t snap_index = out.snapshot ? out.snapshot->metadata().index() : 0;
+  // A hard state may have reached the disk with only part of the entries it was written with (a
+  // torn write keeps a prefix): it can never claim a commit index beyond what the log holds.
+  const uint64_t last = out.entries.empty() ? snap_index : out.entries.back().index();
+  out.hard_state.set_commit(std::max(snap_index, std::min<uint64_t>(out.hard_state.commit(), last)));
   return out;
 }
 

@@ -25,6 +25,7 @@ RaftNode::RaftNode(world::Env& env, StateMachine& sm, Options options)
 
 RaftNode::~RaftNode() {
   if (tick_timer_ != 0) env_.clock().Cancel(tick_timer_);
+  if (retry_timer_ != 0) env_.clock().Cancel(retry_timer_);
 }
 
 absl::Status RaftNode::Start() {
@@ -137,83 +138,98 @@ absl::Status RaftNode::ProposeConfChange(const raftpb::ConfChange& change) {
 void RaftNode::Process() {
   if (processing_) return;
   processing_ = true;
-  while (!busy_ && raw_->HasReady()) {
-    Ready rd = raw_->GetReady();
-    if (rd.soft_state || rd.hard_state) {
-      const SoftState soft = rd.soft_state ? *rd.soft_state : last_soft_;
-      const uint64_t term = rd.hard_state ? rd.hard_state->term() : last_term_;
-      if (options_.observer && (!(soft == last_soft_) || term != last_term_)) {
-        options_.observer->OnRoleChange(id_, soft.role, term, soft.lead);
-      }
-      last_soft_ = soft;
-      last_term_ = term;
-    }
-    if (Persist(rd)) break;  // continues from the sync callback
-    Finish(rd);
+  while (!busy_ && failure_.ok() && raw_->HasReady()) {
+    auto p = std::make_shared<PendingReady>();
+    p->rd = raw_->GetReady();
+    ReportRoleChange(p->rd);
+    p->prev_term = p->rd.entries.empty() ? 0 : raw_->raft().log().TermOrZero(p->rd.entries.front().index() - 1);
+    busy_ = true;
+    Write(p);  // completes now or from a callback; Complete() clears busy_
   }
   processing_ = false;
 }
 
-bool RaftNode::Persist(Ready& rd) {
-  const uint64_t prev_term =
-      rd.entries.empty() ? 0 : raw_->raft().log().TermOrZero(rd.entries.front().index() - 1);
+void RaftNode::ReportRoleChange(const Ready& rd) {
+  if (!rd.soft_state && !rd.hard_state) return;
+  const SoftState soft = rd.soft_state ? *rd.soft_state : last_soft_;
+  const uint64_t term = rd.hard_state ? rd.hard_state->term() : last_term_;
+  if (options_.observer && (!(soft == last_soft_) || term != last_term_)) {
+    options_.observer->OnRoleChange(id_, soft.role, term, soft.lead);
+  }
+  last_soft_ = soft;
+  last_term_ = term;
+}
+
+void RaftNode::Write(const std::shared_ptr<PendingReady>& p) {
+  Ready& rd = p->rd;
   if (rd.snapshot) {
     // A snapshot from the leader: make it and the log that continues it durable before anything
     // acknowledges it. Entries of this Ready follow the snapshot.
-    if (absl::Status s = storage_.ApplySnapshot(*rd.snapshot); !s.ok()) {
-      QDSIM_LOG(env_.logger(), kError) << "apply snapshot: " << s.message();
-    }
-    (void)storage_.Append(rd.entries);
-    if (rd.hard_state) storage_.SetHardState(*rd.hard_state);
-    if (absl::Status s = sm_.Restore(rd.snapshot->data()); !s.ok()) {
-      QDSIM_LOG(env_.logger(), kError) << "restore snapshot: " << s.message();
-    }
-    conf_ = rd.snapshot->metadata().conf_state();
-    applied_ = rd.snapshot->metadata().index();
-    if (options_.observer) options_.observer->OnRestore(id_, rd.snapshot->metadata());
-    busy_ = true;
-    auto shared = std::make_shared<Ready>(std::move(rd));
-    log_.SaveSnapshot(*shared->snapshot, storage_.hard_state(), shared->entries,
-                      [this, shared, prev_term](absl::Status s) {
-                        if (!s.ok()) QDSIM_LOG(env_.logger(), kError) << "save snapshot: " << s.message();
-                        if (options_.observer) {
-                          options_.observer->OnDurable(id_, storage_.hard_state(), shared->entries, prev_term);
-                        }
-                        busy_ = false;
-                        Finish(*shared);
-                        Process();
-                      });
-    return true;
+    if (!p->in_memory) ApplySnapshotInMemory(rd);
+    p->in_memory = true;
+    log_.SaveSnapshot(*rd.snapshot, storage_.hard_state(), rd.entries, [this, p](absl::Status s) {
+      if (!s.ok()) return OnWriteError(p, s);
+      Durable(*p);
+      Complete(p);
+    });
+    return;
   }
-  if (absl::Status s = log_.Append(rd.hard_state, rd.entries); !s.ok()) {
-    // A full or failing disk: nothing may be acknowledged. Drop the messages and wait; Raft will
-    // retry (the leader resends, elections time out again).
-    QDSIM_LOG(env_.logger(), kError) << "raft log append failed: " << s.message();
-    rd.messages.clear();
+  // Nothing of a failed append is applied (world/disk.h): Raft's view of stable storage changes only
+  // after the write went through.
+  if (absl::Status s = log_.Append(rd.hard_state, rd.entries); !s.ok()) return OnWriteError(p, s);
+  (void)storage_.Append(rd.entries);
+  if (rd.hard_state) storage_.SetHardState(*rd.hard_state);
+  if (!rd.must_sync) return Complete(p);
+  if (options_.raft.planted_bugs.Has(PlantedBug::kAckBeforeSync)) {
+    log_.Sync([](absl::Status) {});  // acknowledged already: the bug
+    return Complete(p);
+  }
+  log_.Sync([this, p](absl::Status s) {
+    if (!s.ok()) return OnWriteError(p, s);
+    Durable(*p);
+    Complete(p);
+  });
+}
+
+void RaftNode::ApplySnapshotInMemory(const Ready& rd) {
+  if (absl::Status s = storage_.ApplySnapshot(*rd.snapshot); !s.ok()) {
+    QDSIM_LOG(env_.logger(), kError) << "apply snapshot: " << s.message();
   }
   (void)storage_.Append(rd.entries);
   if (rd.hard_state) storage_.SetHardState(*rd.hard_state);
-  if (!rd.must_sync) {
-    return false;
+  if (absl::Status s = sm_.Restore(rd.snapshot->data()); !s.ok()) {
+    QDSIM_LOG(env_.logger(), kError) << "restore snapshot: " << s.message();
   }
-  if (options_.raft.planted_bugs.Has(PlantedBug::kAckBeforeSync)) {
-    log_.Sync([](absl::Status) {});  // acknowledged already: the bug
-    return false;
+  conf_ = rd.snapshot->metadata().conf_state();
+  applied_ = rd.snapshot->metadata().index();
+  if (options_.observer) options_.observer->OnRestore(id_, rd.snapshot->metadata());
+}
+
+void RaftNode::Durable(const PendingReady& p) {
+  if (options_.observer) options_.observer->OnDurable(id_, storage_.hard_state(), p.rd.entries, p.prev_term);
+}
+
+void RaftNode::Complete(const std::shared_ptr<PendingReady>& p) {
+  busy_ = false;
+  Finish(p->rd);
+  Process();  // a no-op when called from inside Process()'s own loop
+}
+
+void RaftNode::OnWriteError(const std::shared_ptr<PendingReady>& p, const absl::Status& s) {
+  if (absl::IsResourceExhausted(s)) {
+    // A full disk applied nothing: try the same write again later, acknowledging nothing meanwhile.
+    QDSIM_LOG(env_.logger(), kWarning) << "raft: " << s.message() << "; retrying the write in 1 s";
+    retry_timer_ = env_.clock().After(world::Seconds(1), [this, p] {
+      retry_timer_ = 0;
+      Write(p);
+    });
+    return;
   }
-  busy_ = true;
-  auto shared = std::make_shared<Ready>(std::move(rd));
-  log_.Sync([this, shared, prev_term](absl::Status s) {
-    busy_ = false;
-    if (!s.ok()) {
-      QDSIM_LOG(env_.logger(), kError) << "raft log sync failed: " << s.message();
-      shared->messages.clear();
-    } else if (options_.observer) {
-      options_.observer->OnDurable(id_, storage_.hard_state(), shared->entries, prev_term);
-    }
-    Finish(*shared);
-    Process();
-  });
-  return true;
+  // Anything else leaves the log's durable content unknown (world/disk.h): stop taking part rather
+  // than acknowledge on top of it. A restart recovers from what is durable.
+  failure_ = s;
+  QDSIM_LOG(env_.logger(), kError) << "raft: disk failure, this node stops taking part until restarted: "
+                                   << s.message();
 }
 
 void RaftNode::Finish(Ready& rd) {
@@ -272,7 +288,7 @@ void RaftNode::OnChunk(world::PeerId from, const peerpb::SnapshotChunk& chunk) {
   const raftpb::Message& h = chunk.header();
   if (h.from() != from || h.to() != id_ || h.type() != raftpb::MSG_SNAP ||
       chunk.offset() >= chunk.total_bytes() || chunk.data().size() > chunk.total_bytes() - chunk.offset() ||
-      chunk.total_bytes() > (1ull << 32)) {
+      chunk.total_bytes() > options_.max_snapshot_bytes) {
     QDSIM_LOG(env_.logger(), kWarning) << "dropping malformed snapshot chunk from peer " << from;
     return;
   }
@@ -282,6 +298,15 @@ void RaftNode::OnChunk(world::PeerId from, const peerpb::SnapshotChunk& chunk) {
       a.header.snapshot().metadata().term() != meta.term() || a.total != chunk.total_bytes() ||
       a.header.term() != h.term()) {
     a = Assembly{h, chunk.total_bytes(), {}};
+  }
+  // Memory stays within the snapshot's size: pieces (whatever offsets a peer picks) may not add up to
+  // more than total_bytes.
+  uint64_t held = 0;
+  for (const auto& [offset, bytes] : a.pieces) held += offset == chunk.offset() ? 0 : bytes.size();
+  if (held + chunk.data().size() > a.total) {
+    QDSIM_LOG(env_.logger(), kWarning) << "dropping overlapping snapshot chunks from peer " << from;
+    assemblies_.erase(from);
+    return;
   }
   a.pieces[chunk.offset()] = chunk.data();
   // Complete when the pieces tile [0, total).

@@ -85,6 +85,7 @@ class RaftNode {
     world::Duration tick = world::Millis(100);   // SPEC.md §3 tick_period_ms
     uint64_t compact_entries = 128;        // SPEC.md §1 compact_wal_entries
     size_t snapshot_chunk_bytes = 64 * 1024;
+    uint64_t max_snapshot_bytes = 1ull << 30;  // larger snapshots from peers are refused
     bool promote_learners = true;          // leader promotes caught-up learners, one at a time
     std::vector<uint64_t> initial_voters;  // membership when the disk holds no state; empty: none
     std::string dir = "raft";              // files under the node's storage directory
@@ -96,6 +97,10 @@ class RaftNode {
   static absl::StatusOr<std::unique_ptr<RaftNode>> Open(world::Env& env, StateMachine& sm,
                                                         Options options);
   ~RaftNode();
+
+  // Non-OK once a disk failure (other than a full disk, which is retried) stopped this node: it
+  // acknowledges nothing more until it is restarted and recovers from what is durable.
+  const absl::Status& failure() const { return failure_; }
 
   // Handles one transport message (an Envelope). Garbage and spoofed senders are dropped.
   void Receive(world::PeerId from, const std::string& bytes);
@@ -120,10 +125,21 @@ class RaftNode {
   absl::Status Start();
   void ScheduleTick(world::Duration delay);
   void OnTick();
-  // Drains Ready batches until one needs a sync (continued from its callback) or none is left.
+  // A Ready being made durable, with what its writing needs across retries.
+  struct PendingReady {
+    Ready rd;
+    uint64_t prev_term = 0;  // term of the entry before rd.entries, when the Ready was taken
+    bool in_memory = false;  // a snapshot Ready already applied to storage_ and the state machine
+  };
+  // Drains Ready batches until one waits for the disk (continued from its callback) or none is left.
   void Process();
-  // Persists one Ready; returns true if the rest must wait for a sync.
-  bool Persist(Ready& rd);
+  void ReportRoleChange(const Ready& rd);
+  // Makes one Ready durable, then Complete(); on a disk error, OnWriteError().
+  void Write(const std::shared_ptr<PendingReady>& p);
+  void ApplySnapshotInMemory(const Ready& rd);
+  void Durable(const PendingReady& p);
+  void Complete(const std::shared_ptr<PendingReady>& p);
+  void OnWriteError(const std::shared_ptr<PendingReady>& p, const absl::Status& s);
   void Finish(Ready& rd);
   void Send(const raftpb::Message& m);
   void SendSnapshotInChunks(const raftpb::Message& m);
@@ -143,6 +159,8 @@ class RaftNode {
   raftpb::ConfState conf_;            // membership as of the last applied entry
   uint64_t applied_ = 0;              // last applied index
   bool busy_ = false;                 // a sync or snapshot save is in flight: Ready waits
+  absl::Status failure_;              // a disk failure stopped this node (until restarted)
+  world::TimerId retry_timer_ = 0;    // a write waiting for disk space
   bool processing_ = false;           // inside Process() (guards re-entry from callbacks)
   world::TimerId tick_timer_ = 0;
   SoftState last_soft_{};             // last role/leader reported to the observer

@@ -140,6 +140,24 @@ TEST(DurableLogTest, CrashBetweenTheTwoRenamesKeepsLaterAppends) {
   }
 }
 
+// Review finding: a torn write can keep a hard state whose commit covers entries that did not
+// make it; recovery must not hand Raft a commit index beyond the log (it refuses to start on one).
+TEST(DurableLogTest, CommitNeverExceedsTheRecoveredLog) {
+  MemDisk disk;
+  DurableLog log(disk, "raft");
+  ASSERT_TRUE(log.Append(HS(2, 1, 1), {E(1, 1)}).ok());
+  const size_t before = disk.files()["raft/log"].size();
+  ASSERT_TRUE(log.Append(HS(2, 1, 3), {E(2, 2), E(3, 2)}).ok());
+  // Keep the hard state record of the second write and cut the entries after it.
+  std::string& bytes = disk.files()["raft/log"];
+  const size_t hard_state_record = 8 + 1 + HS(2, 1, 3).ByteSizeLong();
+  bytes.resize(before + hard_state_record);
+  auto r = DurableLog(disk, "raft").Recover();
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->entries.size(), 1u);
+  EXPECT_EQ(r->hard_state.commit(), 1u);
+}
+
 // Property: whatever single damage (a cut or a bit flip) the log file suffers, recovery returns a
 // prefix of the entries written, never an entry that was not written, and never fails.
 RC_GTEST_PROP(DurableLogTest, DamagedLogRecoversAPrefix, (uint8_t count, bool flip)) {
