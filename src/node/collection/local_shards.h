@@ -1,9 +1,12 @@
 // LocalShards: the replicas this peer holds, kept in step with the cluster metadata.
 //
 // After every operation the metadata applies (and after a metadata snapshot is restored) it
-// reconciles: every (collection, shard) the metadata places on this peer gets an open ShardStore under
-// `collections/<name>/<shard>/` (recovered from disk if it was there before), and every store the
-// metadata no longer places here is closed and its files removed. Replicas that are Initializing and
+// reconciles: every replica the metadata places on this peer gets an open ShardStore under
+// `collections/<name>/<shard>-<generation>/` (recovered from disk if it was there before), and every
+// store the metadata no longer places here is closed and its files removed. The generation is new at
+// every placement and transfer, so an earlier life of a replica (a deleted collection whose file
+// removals a crash undid, a dropped or dead replica) never shares files with the current one, and
+// files of no current replica are swept away. Replicas that are Initializing and
 // whose store is open are then marked Active through consensus (compare-and-set from Initializing),
 // once at a time per replica. Because it reconciles from the state rather than reacting to each kind
 // of operation, it converges from any starting point: a restart, a snapshot, a missed operation.
@@ -34,6 +37,7 @@ shard::ShardConfig ShardConfigOf(const consensuspb::CollectionParams& params);
 class LocalShards {
  public:
   LocalShards(world::Env& env, consensus::ConsensusManager& consensus);
+  ~LocalShards();
 
   // The open store of a local replica, or null.
   shard::ShardStore* Find(const std::string& collection, uint32_t shard);
@@ -44,18 +48,25 @@ class LocalShards {
 
  private:
   using Key = std::pair<std::string, uint32_t>;  // (collection, shard)
-  static std::string Dir(const Key& key);
+  struct Open {
+    uint64_t generation;                     // Replica.generation this store belongs to
+    std::unique_ptr<shard::ShardStore> store;
+  };
+  static std::string Dir(const Key& key, uint64_t generation);
   void Close(const Key& key);
   void SweepRetired();
+  void SweepStrayFiles();
   void Activate(const Key& key);
+  void RetryLater();
 
   world::Env& env_;
   consensus::ConsensusManager& consensus_;
-  std::map<Key, std::unique_ptr<shard::ShardStore>> stores_;  // open local replicas
+  std::map<Key, Open> stores_;    // open local replicas
   // Closed stores still waiting for a sync (a store must outlive its sync callbacks); destroyed,
-  // and their files removed, once idle.
-  std::vector<std::pair<Key, std::unique_ptr<shard::ShardStore>>> retired_;
-  std::set<Key> activating_;                                 // Initializing -> Active proposals in flight
+  // and their files removed, once idle. Keyed by their directory.
+  std::map<std::string, std::unique_ptr<shard::ShardStore>> retired_;
+  std::set<Key> activating_;      // Initializing -> Active proposals in flight
+  world::TimerId retry_timer_ = 0;  // a Reconcile to retry what could not be done yet
 };
 
 }  // namespace qdsim::collection

@@ -194,6 +194,12 @@ std::vector<consensuspb::ShardInfo> ClusterStateMachine::Place(const consensuspb
   return shards;
 }
 
+uint64_t ClusterStateMachine::NextGeneration() {
+  const uint64_t g = state_.next_generation() + 1;
+  state_.set_next_generation(g);
+  return g;
+}
+
 absl::Status ClusterStateMachine::AddPeer(const consensuspb::AddPeer& op) {
   if (op.peer_id() == 0) return absl::InvalidArgumentError("peer id 0 is reserved");
   for (auto& p : *state_.mutable_peers()) {
@@ -269,6 +275,7 @@ absl::Status ClusterStateMachine::CreateCollection(const consensuspb::CreateColl
   *c.mutable_params() = op.params();
   if (c.params().shard_number() == 0) c.mutable_params()->set_shard_number(state_.peers_size());
   for (auto& shard : Place(state_, c.params().shard_number(), c.params().replication_factor())) {
+    for (auto& r : *shard.mutable_replicas()) r.set_generation(NextGeneration());
     *c.add_shards() = std::move(shard);
   }
   InsertSorted(state_.mutable_collections(), std::move(c),
@@ -353,6 +360,7 @@ absl::Status ClusterStateMachine::StartTransfer(const consensuspb::StartTransfer
     target = FindReplica(shard, t.to());
   }
   target->set_state(consensuspb::PARTIAL);
+  target->set_generation(NextGeneration());  // the target starts from empty files
   InsertSorted(c->mutable_transfers(), std::move(transfer), [](const consensuspb::ShardTransfer& x) {
     return std::make_tuple(x.shard_id(), x.from(), x.to());
   });

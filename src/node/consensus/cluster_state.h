@@ -66,6 +66,7 @@ class ClusterStateMachine {
   absl::Status DeleteAlias(const consensuspb::DeleteAlias& op);
 
   consensuspb::CollectionState* MutableCollection(std::string_view name);
+  uint64_t NextGeneration();
   absl::StatusOr<consensuspb::ShardInfo*> MutableShard(std::string_view collection, uint32_t shard_id);
 
   consensuspb::ClusterState state_;  // every repeated field sorted (see consensus.proto)

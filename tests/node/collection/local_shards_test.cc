@@ -105,5 +105,46 @@ TEST(LocalShardsTest, ARestartedPeerReopensItsReplicasWithTheirData) {
   EXPECT_EQ(store->points_count(), 1u);
 }
 
+// Review finding F: a deleted collection's file removals are undone by a crash before they are
+// durable; a collection of the same name created later must not inherit those points.
+TEST(LocalShardsTest, ARecreatedCollectionDoesNotInheritAnEarlierLifesData) {
+  ConsensusCluster c = MakeCluster();
+  c.RunFor(world::Seconds(5));
+  for (PeerId id = 1; id <= 3; ++id) ASSERT_TRUE(c.ProposeAndWait(id, AddPeer(id))->ok());
+  ASSERT_TRUE(c.ProposeAndWait(1, Create("docs", 1, 3))->ok());
+  c.RunFor(world::Seconds(2));
+  bool written = false;
+  c.sim().PostToNode(2, c.sim().now(), [&] {
+    shardpb::ShardOperation op;
+    op.set_seq(1);
+    auto* p = op.mutable_upsert()->add_points();
+    p->mutable_id()->set_num(7);
+    auto* v = (*p->mutable_vectors()->mutable_vectors())[""].mutable_dense();
+    v->add_values(1);
+    v->add_values(2);
+    Shards(c, 2)->Find("docs", 0)->Apply(op, [&](absl::Status s) { written = s.ok(); });
+  });
+  c.RunFor(world::Seconds(1));
+  ASSERT_TRUE(written);
+  consensuspb::Operation del;
+  del.mutable_delete_collection()->set_name("docs");
+  ASSERT_TRUE(c.ProposeAndWait(1, del)->ok());
+  c.RunFor(world::Millis(50));
+  c.sim().Crash(2);  // peer 2's removals of the old files may not be durable yet
+  c.sim().Restart(2);
+  c.RunFor(world::Seconds(8));
+  ASSERT_TRUE(c.ProposeAndWait(1, Create("docs", 1, 3))->ok());
+  c.RunFor(world::Seconds(3));
+  shard::ShardStore* store = Shards(c, 2)->Find("docs", 0);
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(store->points_count(), 0u) << "the new collection starts empty";
+  const auto* coll = c.node(2)->consensus.metadata().FindCollection("docs");
+  const uint64_t generation = coll->shards(0).replicas(1).generation();
+  for (const std::string& file : c.sim().disk(2).List("collections/docs/")) {
+    EXPECT_EQ(file.rfind("collections/docs/0-" + std::to_string(generation) + "/", 0), 0u)
+        << "stale file left behind: " << file;
+  }
+}
+
 }  // namespace
 }  // namespace qdsim::collection
