@@ -43,4 +43,9 @@ bool Scheduler::Step() {
   return true;
 }
 
+void Scheduler::RunUntil(world::Instant t) {
+  while (pending() > 0 && NextTime() <= t) Step();
+  if (now_ < t) now_ = t;
+}
+
 }  // namespace qdsim::sim

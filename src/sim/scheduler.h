@@ -41,6 +41,9 @@ class Scheduler {
   // Runs the earliest pending event; returns false if none is pending.
   bool Step();
 
+  // Runs every event due at or before `t`, then moves the clock to `t` (if it is not past it).
+  void RunUntil(world::Instant t);
+
   // Time of the earliest pending event; REQUIRES: pending() > 0.
   world::Instant NextTime();
 

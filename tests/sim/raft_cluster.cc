@@ -37,10 +37,7 @@ std::unique_ptr<SimNode> RaftCluster::Boot(PeerId id, world::Env& env) {
   return node;
 }
 
-void RaftCluster::RunFor(world::Duration d) {
-  now_ += d;
-  while (sim_->scheduler().pending() > 0 && sim_->scheduler().NextTime() <= now_) sim_->scheduler().Step();
-}
+void RaftCluster::RunFor(world::Duration d) { sim_->scheduler().RunUntil(sim_->now() + d); }
 
 raft::RaftNode* RaftCluster::node(PeerId id) {
   auto* n = static_cast<ClusterNode*>(sim_->node(id));
@@ -61,8 +58,8 @@ std::optional<PeerId> RaftCluster::Leader() {
 }
 
 std::optional<PeerId> RaftCluster::AwaitLeader(world::Duration limit) {
-  const world::Instant until = now_ + limit;
-  while (now_ < until) {
+  const world::Instant until = sim_->now() + limit;
+  while (sim_->now() < until) {
     if (auto l = Leader()) return l;
     RunFor(tick());
   }

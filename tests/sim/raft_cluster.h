@@ -58,8 +58,7 @@ class RaftCluster : public NodeKind {
   Simulation& sim() { return *sim_; }
   // Runs the simulation for `d` of simulated time (now() advances by exactly `d`).
   void RunFor(world::Duration d);
-  // The harness's time: the end of the last RunFor (the scheduler's clock only moves with events).
-  world::Instant now() const { return now_; }
+  world::Instant now() const { return sim_->now(); }
   // Runs until some node is leader (at most `limit`); returns it.
   std::optional<PeerId> AwaitLeader(world::Duration limit = world::Seconds(30));
   // The leader with the highest term among live nodes, if any.
@@ -78,7 +77,6 @@ class RaftCluster : public NodeKind {
  private:
   Options options_;
   std::unique_ptr<Simulation> sim_;
-  world::Instant now_{};
 };
 
 }  // namespace qdsim::sim::testing

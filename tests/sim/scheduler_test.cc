@@ -34,6 +34,18 @@ TEST(SchedulerTest, CancelledEventsNeverRun) {
   EXPECT_FALSE(ran);
 }
 
+TEST(SchedulerTest, RunUntilRunsWhatIsDueAndMovesTheClock) {
+  Scheduler s;
+  int ran = 0;
+  s.After(world::Millis(1), [&] { ++ran; });
+  s.After(world::Millis(5), [&] { ++ran; });
+  s.RunUntil(world::Instant(world::Millis(3)));
+  EXPECT_EQ(ran, 1);
+  EXPECT_EQ(s.now(), world::Instant(world::Millis(3))) << "the clock moves even with nothing due";
+  s.RunUntil(world::Instant(world::Millis(2)));  // never backwards
+  EXPECT_EQ(s.now(), world::Instant(world::Millis(3)));
+}
+
 // One operation of a random schedule: an event at `delay` after the current time, which when it runs
 // schedules `children` more events, and possibly cancels an earlier event.
 struct Op {

@@ -13,28 +13,30 @@ namespace {
 using consensus::testing::ConsensusCluster;
 using sim::PeerId;
 
-consensuspb::Operation AddPeer(uint64_t id) {
-  consensuspb::Operation op;
-  op.mutable_add_peer()->set_peer_id(id);
-  op.mutable_add_peer()->set_uri("http://127.0.0.1:" + std::to_string(6334 + id) + "/");
-  return op;
-}
-
+consensuspb::Operation AddPeer(uint64_t id) { return consensus::testing::AddPeerOp(id); }
 consensuspb::Operation Create(const std::string& name, uint32_t shards, uint32_t rf) {
-  consensuspb::Operation op;
-  auto* c = op.mutable_create_collection();
-  c->set_name(name);
-  auto* v = c->mutable_params()->add_vectors();
-  v->set_size(2);
-  v->set_distance(consensuspb::DOT);
-  c->mutable_params()->set_shard_number(shards);
-  c->mutable_params()->set_replication_factor(rf);
-  c->mutable_params()->set_write_consistency_factor(1);
-  return op;
+  return consensus::testing::CreateCollectionOp(name, shards, rf);
 }
 
 LocalShards* Shards(ConsensusCluster& c, PeerId id) {
   return static_cast<LocalShards*>(c.node(id)->extra.get());
+}
+
+// Upserts point 7 into `peer`'s local replica of shard 0 of `collection`; true once durable.
+bool WritePoint(ConsensusCluster& c, PeerId peer, const std::string& collection) {
+  bool written = false;
+  c.sim().PostToNode(peer, c.sim().now(), [&] {
+    shardpb::ShardOperation op;
+    op.set_seq(1);
+    auto* p = op.mutable_upsert()->add_points();
+    p->mutable_id()->set_num(7);
+    auto* v = (*p->mutable_vectors()->mutable_vectors())[""].mutable_dense();
+    v->add_values(1);
+    v->add_values(2);
+    Shards(c, peer)->Find(collection, 0)->Apply(op, [&](absl::Status s) { written = s.ok(); });
+  });
+  c.RunFor(world::Seconds(1));
+  return written;
 }
 
 ConsensusCluster MakeCluster() {
@@ -84,19 +86,7 @@ TEST(LocalShardsTest, ARestartedPeerReopensItsReplicasWithTheirData) {
   for (PeerId id = 1; id <= 3; ++id) ASSERT_TRUE(c.ProposeAndWait(id, AddPeer(id))->ok());
   ASSERT_TRUE(c.ProposeAndWait(1, Create("kept", 1, 3))->ok());
   c.RunFor(world::Seconds(2));
-  bool written = false;
-  c.sim().PostToNode(2, c.sim().now(), [&] {
-    shardpb::ShardOperation op;
-    op.set_seq(1);
-    auto* p = op.mutable_upsert()->add_points();
-    p->mutable_id()->set_num(7);
-    auto* v = (*p->mutable_vectors()->mutable_vectors())[""].mutable_dense();
-    v->add_values(1);
-    v->add_values(2);
-    Shards(c, 2)->Find("kept", 0)->Apply(op, [&](absl::Status s) { written = s.ok(); });
-  });
-  c.RunFor(world::Seconds(1));
-  ASSERT_TRUE(written);
+  ASSERT_TRUE(WritePoint(c, 2, "kept"));
   c.sim().Crash(2);
   c.sim().Restart(2);
   c.RunFor(world::Seconds(8));  // Raft replays the metadata; LocalShards reopens the store
@@ -113,19 +103,7 @@ TEST(LocalShardsTest, ARecreatedCollectionDoesNotInheritAnEarlierLifesData) {
   for (PeerId id = 1; id <= 3; ++id) ASSERT_TRUE(c.ProposeAndWait(id, AddPeer(id))->ok());
   ASSERT_TRUE(c.ProposeAndWait(1, Create("docs", 1, 3))->ok());
   c.RunFor(world::Seconds(2));
-  bool written = false;
-  c.sim().PostToNode(2, c.sim().now(), [&] {
-    shardpb::ShardOperation op;
-    op.set_seq(1);
-    auto* p = op.mutable_upsert()->add_points();
-    p->mutable_id()->set_num(7);
-    auto* v = (*p->mutable_vectors()->mutable_vectors())[""].mutable_dense();
-    v->add_values(1);
-    v->add_values(2);
-    Shards(c, 2)->Find("docs", 0)->Apply(op, [&](absl::Status s) { written = s.ok(); });
-  });
-  c.RunFor(world::Seconds(1));
-  ASSERT_TRUE(written);
+  ASSERT_TRUE(WritePoint(c, 2, "docs"));
   consensuspb::Operation del;
   del.mutable_delete_collection()->set_name("docs");
   ASSERT_TRUE(c.ProposeAndWait(1, del)->ok());

@@ -58,10 +58,7 @@ class ConsensusCluster : public sim::NodeKind {
 
   Node* node(PeerId id) { return static_cast<Node*>(sim_->node(id)); }
   sim::Simulation& sim() { return *sim_; }
-  void RunFor(world::Duration d) {
-    now_ += d;
-    while (sim_->scheduler().pending() > 0 && sim_->scheduler().NextTime() <= now_) sim_->scheduler().Step();
-  }
+  void RunFor(world::Duration d) { sim_->scheduler().RunUntil(sim_->now() + d); }
   // Proposes through `via` and runs until the verdict arrives (or `limit` passes).
   std::optional<absl::Status> ProposeAndWait(PeerId via, consensuspb::Operation op,
                                              world::Duration timeout = world::Seconds(10),
@@ -77,8 +74,30 @@ class ConsensusCluster : public sim::NodeKind {
  private:
   uint32_t n_;
   std::unique_ptr<sim::Simulation> sim_;
-  world::Instant now_{};
 };
+
+// Registers peer `id` with a loopback URI.
+inline consensuspb::Operation AddPeerOp(uint64_t id) {
+  consensuspb::Operation op;
+  op.mutable_add_peer()->set_peer_id(id);
+  op.mutable_add_peer()->set_uri("http://127.0.0.1:" + std::to_string(6334 + id) + "/");
+  return op;
+}
+
+// A collection of 2-dimensional Dot vectors (shard_number 0: one shard per peer).
+inline consensuspb::Operation CreateCollectionOp(const std::string& name, uint32_t shards = 0,
+                                                 uint32_t replication_factor = 2) {
+  consensuspb::Operation op;
+  auto* c = op.mutable_create_collection();
+  c->set_name(name);
+  auto* v = c->mutable_params()->add_vectors();
+  v->set_size(2);
+  v->set_distance(consensuspb::DOT);
+  c->mutable_params()->set_shard_number(shards);
+  c->mutable_params()->set_replication_factor(replication_factor);
+  c->mutable_params()->set_write_consistency_factor(1);
+  return op;
+}
 
 }  // namespace qdsim::consensus::testing
 

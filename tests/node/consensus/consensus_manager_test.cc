@@ -15,24 +15,8 @@ using ::testing::HasSubstr;
 using sim::PeerId;
 using testing::ConsensusCluster;
 
-consensuspb::Operation AddPeer(uint64_t id) {
-  consensuspb::Operation op;
-  op.mutable_add_peer()->set_peer_id(id);
-  op.mutable_add_peer()->set_uri("http://127.0.0.1:" + std::to_string(6334 + id) + "/");
-  return op;
-}
-
-consensuspb::Operation Create(const std::string& name) {
-  consensuspb::Operation op;
-  auto* c = op.mutable_create_collection();
-  c->set_name(name);
-  auto* v = c->mutable_params()->add_vectors();
-  v->set_size(4);
-  v->set_distance(consensuspb::DOT);
-  c->mutable_params()->set_replication_factor(2);
-  c->mutable_params()->set_write_consistency_factor(1);
-  return op;
-}
+consensuspb::Operation AddPeer(uint64_t id) { return testing::AddPeerOp(id); }
+consensuspb::Operation Create(const std::string& name) { return testing::CreateCollectionOp(name); }
 
 TEST(ConsensusManagerTest, AnyPeerProposesAndEveryPeerAgrees) {
   ConsensusCluster c(3);

@@ -54,10 +54,7 @@ class RpcCluster : public sim::NodeKind {
 
   Node* node(PeerId id) { return static_cast<Node*>(sim_->node(id)); }
   sim::Simulation& sim() { return *sim_; }
-  void RunFor(world::Duration d) {
-    now_ += d;
-    while (sim_->scheduler().pending() > 0 && sim_->scheduler().NextTime() <= now_) sim_->scheduler().Step();
-  }
+  void RunFor(world::Duration d) { sim_->scheduler().RunUntil(sim_->now() + d); }
   // Calls from node 1 to node 2 and runs until the callback (or 10 s).
   std::optional<absl::StatusOr<std::string>> CallAndWait(const std::string& method, const std::string& body,
                                                          world::Duration timeout = world::Seconds(1)) {
@@ -71,7 +68,6 @@ class RpcCluster : public sim::NodeKind {
 
  private:
   std::unique_ptr<sim::Simulation> sim_;
-  world::Instant now_{};
 };
 
 TEST(RpcEndpointTest, AnswersAndErrorsCrossTheNetwork) {
