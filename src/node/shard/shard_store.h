@@ -39,6 +39,7 @@
 #ifndef QDSIM_NODE_SHARD_SHARD_STORE_H_
 #define QDSIM_NODE_SHARD_SHARD_STORE_H_
 
+#include <algorithm>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -104,6 +105,12 @@ class ShardStore {
 
   // Seq of the last applied operation (0 for a new shard).
   uint64_t last_seq() const { return last_seq_; }
+  // The sequence number for the next operation this replica accepts: above every one applied or
+  // handed out before (a replica numbers its own operations; see replication/replica_service.h).
+  uint64_t AssignSeq() {
+    assigned_seq_ = std::max(assigned_seq_, last_seq_) + 1;
+    return assigned_seq_;
+  }
   // True when no write or snapshot is queued or waiting for the disk: the store may be destroyed.
   bool idle() const { return !busy_ && queue_.empty(); }
   uint64_t points_count() const { return table_.points().size(); }
@@ -140,6 +147,7 @@ class ShardStore {
   std::string dir_;          // this shard's directory on it
   PointTable table_;         // the applied state
   uint64_t last_seq_ = 0;    // seq of the last applied op (or of the loaded snapshot)
+  uint64_t assigned_seq_ = 0;  // highest seq handed out by AssignSeq()
   uint64_t wal_bytes_ = 0;   // size of `wal` as this incarnation knows it
   Recovery recovery_;        // what Open() found
   absl::Status failure_;     // non-OK once a disk error stopped writes

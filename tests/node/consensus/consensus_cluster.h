@@ -10,6 +10,7 @@
 
 #include "node/consensus/consensus_manager.h"
 #include "node/raft/raft_node.h"
+#include "node/rpc/rpc_endpoint.h"
 #include "sim/simulation.h"
 
 namespace qdsim::consensus::testing {
@@ -26,6 +27,7 @@ class ConsensusCluster : public sim::NodeKind {
     world::Env& env;
     ConsensusManager consensus;
     std::unique_ptr<raft::RaftNode> raft;
+    std::unique_ptr<rpc::RpcEndpoint> rpc;  // peer requests (envelopes with an rpc body)
     std::shared_ptr<void> extra;  // whatever the test's boot hook adds (built after Raft)
   };
   // Runs at every boot, after Raft and the consensus are up (e.g. to add LocalShards).
@@ -48,8 +50,17 @@ class ConsensusCluster : public sim::NodeKind {
     for (PeerId v = 1; v <= n_; ++v) o.initial_voters.push_back(v);
     node->raft = *raft::RaftNode::Open(env, node->consensus, o);
     node->consensus.Attach(node->raft.get());
-    raft::RaftNode* r = node->raft.get();
-    env.transport().SetReceiver([r](PeerId from, std::string b) { r->Receive(from, b); });
+    node->rpc = std::make_unique<rpc::RpcEndpoint>(env);
+    Node* n = node.get();
+    env.transport().SetReceiver([n](PeerId from, std::string bytes) {
+      peerpb::Envelope envelope;
+      if (!envelope.ParseFromString(bytes)) return;
+      if (envelope.has_rpc()) {
+        n->rpc->Receive(from, envelope.rpc());
+      } else {
+        n->raft->ReceiveEnvelope(from, envelope);
+      }
+    });
     if (on_boot) on_boot(*node);
     return node;
   }

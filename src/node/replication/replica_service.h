@@ -1,0 +1,53 @@
+// ReplicaService: applies point operations to this peer's replicas, for callers here and on peers.
+//
+// Every replica numbers the operations it accepts itself (ShardStore::AssignSeq): writes reach a
+// shard through whichever peer received them, so a number chosen by the sender could collide with
+// another sender's, and the store would take the later one for a retry and drop it. An operation is
+// answered once it is durable on the replica (ShardStore::Apply), or with the replica's error —
+// validation errors carry Qdrant's messages across the network unchanged.
+//
+//   ReplicaService replicas(rpc, local_shards);
+//   replicas.Apply(peer, "docs", 2, op, world::Seconds(1), [](absl::StatusOr<uint64_t> seq) { ... });
+//
+// Thread-safety: none; every call happens on the node's logical thread.
+#ifndef QDSIM_NODE_REPLICATION_REPLICA_SERVICE_H_
+#define QDSIM_NODE_REPLICATION_REPLICA_SERVICE_H_
+
+#include <functional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "node/collection/local_shards.h"
+#include "node/rpc/rpc_endpoint.h"
+#include "proto/shard.pb.h"
+
+namespace qdsim::replication {
+
+class ReplicaService {
+ public:
+  // The seq the replica gave the operation, or why it was not applied.
+  using Done = std::function<void(absl::StatusOr<uint64_t> seq)>;
+
+  // The rpc method remote peers call.
+  static constexpr char kUpdateMethod[] = "shard.update";
+
+  // Registers the update handler on `rpc`. Both must outlive the service.
+  ReplicaService(world::PeerId self, rpc::RpcEndpoint& rpc, collection::LocalShards& shards);
+
+  // Applies `op` to `peer`'s replica of (collection, shard): locally when peer is this one, else
+  // through rpc within `timeout`. `done` runs exactly once.
+  void Apply(world::PeerId peer, const std::string& collection, uint32_t shard, shardpb::ShardOperation op,
+             world::Duration timeout, Done done);
+
+  // Applies `op` to this peer's replica: Unavailable if it holds none (or not yet).
+  void ApplyLocal(const std::string& collection, uint32_t shard, shardpb::ShardOperation op, Done done);
+
+ private:
+  world::PeerId self_;
+  rpc::RpcEndpoint& rpc_;
+  collection::LocalShards& shards_;
+};
+
+}  // namespace qdsim::replication
+
+#endif  // QDSIM_NODE_REPLICATION_REPLICA_SERVICE_H_
