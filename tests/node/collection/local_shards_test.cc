@@ -47,8 +47,7 @@ ConsensusCluster MakeCluster() {
 
 TEST(LocalShardsTest, ReplicasMaterialiseWhereThePlacementPutsThemAndGoActive) {
   ConsensusCluster c = MakeCluster();
-  c.RunFor(world::Seconds(5));
-  for (PeerId id = 1; id <= 3; ++id) ASSERT_TRUE(c.ProposeAndWait(id, AddPeer(id))->ok());
+  ASSERT_TRUE(c.RegisterPeers());
   ASSERT_TRUE(c.ProposeAndWait(1, Create("docs", 3, 2))->ok());
   c.RunFor(world::Seconds(3));
   const auto* coll = c.node(1)->consensus.metadata().FindCollection("docs");
@@ -64,8 +63,7 @@ TEST(LocalShardsTest, ReplicasMaterialiseWhereThePlacementPutsThemAndGoActive) {
 
 TEST(LocalShardsTest, DeletingTheCollectionRemovesItsFiles) {
   ConsensusCluster c = MakeCluster();
-  c.RunFor(world::Seconds(5));
-  for (PeerId id = 1; id <= 3; ++id) ASSERT_TRUE(c.ProposeAndWait(id, AddPeer(id))->ok());
+  ASSERT_TRUE(c.RegisterPeers());
   ASSERT_TRUE(c.ProposeAndWait(2, Create("tmp", 1, 3))->ok());
   c.RunFor(world::Seconds(2));
   consensuspb::Operation del;
@@ -82,8 +80,7 @@ TEST(LocalShardsTest, DeletingTheCollectionRemovesItsFiles) {
 
 TEST(LocalShardsTest, ARestartedPeerReopensItsReplicasWithTheirData) {
   ConsensusCluster c = MakeCluster();
-  c.RunFor(world::Seconds(5));
-  for (PeerId id = 1; id <= 3; ++id) ASSERT_TRUE(c.ProposeAndWait(id, AddPeer(id))->ok());
+  ASSERT_TRUE(c.RegisterPeers());
   ASSERT_TRUE(c.ProposeAndWait(1, Create("kept", 1, 3))->ok());
   c.RunFor(world::Seconds(2));
   ASSERT_TRUE(WritePoint(c, 2, "kept"));
@@ -99,8 +96,7 @@ TEST(LocalShardsTest, ARestartedPeerReopensItsReplicasWithTheirData) {
 // durable; a collection of the same name created later must not inherit those points.
 TEST(LocalShardsTest, ARecreatedCollectionDoesNotInheritAnEarlierLifesData) {
   ConsensusCluster c = MakeCluster();
-  c.RunFor(world::Seconds(5));
-  for (PeerId id = 1; id <= 3; ++id) ASSERT_TRUE(c.ProposeAndWait(id, AddPeer(id))->ok());
+  ASSERT_TRUE(c.RegisterPeers());
   ASSERT_TRUE(c.ProposeAndWait(1, Create("docs", 1, 3))->ok());
   c.RunFor(world::Seconds(2));
   ASSERT_TRUE(WritePoint(c, 2, "docs"));

@@ -70,6 +70,9 @@ class ConsensusCluster : public sim::NodeKind {
   Node* node(PeerId id) { return static_cast<Node*>(sim_->node(id)); }
   sim::Simulation& sim() { return *sim_; }
   void RunFor(world::Duration d) { sim_->scheduler().RunUntil(sim_->now() + d); }
+  // Lets a leader be elected, then registers every peer in the metadata (each through itself);
+  // true if every registration succeeded.
+  bool RegisterPeers();
   // Proposes through `via` and runs until the verdict arrives (or `limit` passes).
   std::optional<absl::Status> ProposeAndWait(PeerId via, consensuspb::Operation op,
                                              world::Duration timeout = world::Seconds(10),
@@ -108,6 +111,15 @@ inline consensuspb::Operation CreateCollectionOp(const std::string& name, uint32
   c->mutable_params()->set_replication_factor(replication_factor);
   c->mutable_params()->set_write_consistency_factor(1);
   return op;
+}
+
+inline bool ConsensusCluster::RegisterPeers() {
+  RunFor(world::Seconds(5));
+  for (PeerId id = 1; id <= n_; ++id) {
+    std::optional<absl::Status> verdict = ProposeAndWait(id, AddPeerOp(id));
+    if (!verdict || !verdict->ok()) return false;
+  }
+  return true;
 }
 
 }  // namespace qdsim::consensus::testing

@@ -41,8 +41,7 @@ TEST(ConsensusManagerTest, AnyPeerProposesAndEveryPeerAgrees) {
 
 TEST(ConsensusManagerTest, IdenticalOperationsInFlightAreAppliedOnceAndAllSucceed) {
   ConsensusCluster c(3);
-  c.RunFor(world::Seconds(5));
-  for (PeerId id = 1; id <= 3; ++id) ASSERT_TRUE(c.ProposeAndWait(id, AddPeer(id))->ok());
+  ASSERT_TRUE(c.RegisterPeers());
   std::vector<absl::Status> verdicts;
   int applied = 0;
   c.node(2)->consensus.AddListener([&](const consensuspb::Operation& op, const absl::Status& s) {
@@ -61,8 +60,7 @@ TEST(ConsensusManagerTest, IdenticalOperationsInFlightAreAppliedOnceAndAllSuccee
 
 TEST(ConsensusManagerTest, TwoVotersWithOneDownTimeOut) {
   ConsensusCluster c(2);
-  c.RunFor(world::Seconds(5));
-  for (PeerId id = 1; id <= 2; ++id) ASSERT_TRUE(c.ProposeAndWait(id, AddPeer(id))->ok());
+  ASSERT_TRUE(c.RegisterPeers());
   c.sim().Crash(2);
   auto v = c.ProposeAndWait(1, Create("blocked"), world::Seconds(3));
   ASSERT_TRUE(v.has_value());
@@ -81,8 +79,7 @@ TEST(ConsensusManagerTest, TwoVotersWithOneDownTimeOut) {
 
 TEST(ConsensusManagerTest, NoLeaderFailsWithQdrantsMessage) {
   ConsensusCluster c(3);
-  c.RunFor(world::Seconds(5));
-  for (PeerId id = 1; id <= 3; ++id) ASSERT_TRUE(c.ProposeAndWait(id, AddPeer(id))->ok());
+  ASSERT_TRUE(c.RegisterPeers());
   c.sim().Crash(2);
   c.sim().Crash(3);
   c.RunFor(world::Seconds(10));  // check-quorum: the lone node steps down

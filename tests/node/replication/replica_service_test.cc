@@ -33,8 +33,7 @@ shardpb::ShardOperation Upsert(uint64_t id, std::vector<float> vector) {
 // A 3-peer cluster with collection "docs": `shards` shards, replication factor `rf`.
 ConsensusCluster ClusterWithDocs(uint32_t shards, uint32_t rf) {
   ConsensusCluster c(3, /*seed=*/5, [](ConsensusCluster::Node& node) { node.extra = std::make_shared<Parts>(node); });
-  c.RunFor(world::Seconds(5));
-  for (PeerId id = 1; id <= 3; ++id) EXPECT_TRUE(c.ProposeAndWait(id, consensus::testing::AddPeerOp(id))->ok());
+  EXPECT_TRUE(c.RegisterPeers());
   EXPECT_TRUE(c.ProposeAndWait(1, consensus::testing::CreateCollectionOp("docs", shards, rf))->ok());
   c.RunFor(world::Seconds(2));
   return c;
