@@ -129,7 +129,6 @@ void RaftHistory::OnRoleChange(uint64_t node, raft::StateRole role, uint64_t ter
   max_term = std::max(max_term, term);
   if (role != raft::StateRole::kLeader) return;
   ++leaders_elected;
-  if (faults_end && !leader_after_faults) leader_after_faults = now_();
   auto [it, inserted] = leader_of_term_.emplace(term, node);
   if (!inserted && it->second != node) {
     Report("election_safety", absl::StrFormat("two leaders in term %d: n%d and n%d", term, it->second, node));

@@ -51,7 +51,6 @@ class RaftHistory : public raft::RaftObserver {
 
   // Liveness bookkeeping, set by the kind.
   std::optional<world::Instant> faults_end;
-  std::optional<world::Instant> leader_after_faults;   // first leader elected (or kept) after faults
   std::optional<world::Instant> commit_after_faults;   // first apply of a proposal made after them
   std::map<std::string, world::Instant> proposed_at;   // command -> when the workload proposed it
   uint64_t leaders_elected = 0;
