@@ -70,16 +70,33 @@ absl::Status RaftNode::Start() {
                                   << state.entries.size() << " log entries after index " << applied_;
   if (bootstrap) {
     busy_ = true;
-    log_.SaveSnapshot(*state.snapshot, state.hard_state, {}, [this](absl::Status s) {
-      if (!s.ok()) QDSIM_LOG(env_.logger(), kError) << "bootstrap snapshot: " << s.message();
-      busy_ = false;
-      Process();
-    });
+    SaveBootstrap(*state.snapshot, state.hard_state);
   }
   // Nodes do not tick in step with each other: the first tick comes at a random phase.
   ScheduleTick(world::Micros(static_cast<int64_t>(raft_random_.Uniform(options_.tick.count()) + 1)));
   Process();
   return absl::OkStatus();
+}
+
+void RaftNode::SaveBootstrap(raftpb::Snapshot snapshot, raftpb::HardState hs) {
+  log_.SaveSnapshot(snapshot, hs, {}, [this, snapshot, hs](absl::Status s) {
+    if (!s.ok()) {
+      // Same rule as every other write (OnWriteError): nothing goes on top of a state that is not
+      // durable; a full disk is retried, any other failure stops the node.
+      if (!absl::IsResourceExhausted(s)) {
+        failure_ = s;
+        QDSIM_LOG(env_.logger(), kError) << "raft: bootstrap snapshot failed, this node stops: " << s.message();
+        return;
+      }
+      retry_timer_ = env_.clock().After(world::Seconds(1), [this, snapshot, hs] {
+        retry_timer_ = 0;
+        SaveBootstrap(snapshot, hs);
+      });
+      return;
+    }
+    busy_ = false;
+    Process();
+  });
 }
 
 void RaftNode::ScheduleTick(world::Duration delay) {

@@ -124,6 +124,8 @@ class RaftNode {
   RaftNode(world::Env& env, StateMachine& sm, Options options);
   absl::Status Start();
   void ScheduleTick(world::Duration delay);
+  // Makes the bootstrap snapshot durable, then lets Ready processing start (busy_ until then).
+  void SaveBootstrap(raftpb::Snapshot snapshot, raftpb::HardState hs);
   void OnTick();
   // A Ready being made durable, with what its writing needs across retries.
   struct PendingReady {
