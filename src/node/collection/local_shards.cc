@@ -67,6 +67,11 @@ shard::ShardStore* LocalShards::Find(const std::string& collection, uint32_t sha
   return it == stores_.end() ? nullptr : it->second.store.get();
 }
 
+shard::ShardStore* LocalShards::Find(const std::string& collection, uint32_t shard, uint64_t generation) {
+  auto it = stores_.find(Key{collection, shard});
+  return it == stores_.end() || it->second.generation != generation ? nullptr : it->second.store.get();
+}
+
 void LocalShards::RetryLater() {
   if (retry_timer_ != 0) return;
   retry_timer_ = env_.clock().After(world::Millis(500), [this] {

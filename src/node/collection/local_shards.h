@@ -41,6 +41,8 @@ class LocalShards {
 
   // The open store of a local replica, or null.
   shard::ShardStore* Find(const std::string& collection, uint32_t shard);
+  // The same, only if the open store is that life (Replica.generation) of the replica.
+  shard::ShardStore* Find(const std::string& collection, uint32_t shard, uint64_t generation);
   size_t size() const { return stores_.size(); }
 
   // Brings the open stores in line with the metadata (called automatically; public for tests).

@@ -320,6 +320,11 @@ absl::Status ClusterStateMachine::SetReplicaState(const consensuspb::SetReplicaS
         "replica of shard ", op.shard_id(), " on peer ", op.peer_id(), " is ",
         consensuspb::ReplicaState_Name(r->state()), ", not ", consensuspb::ReplicaState_Name(op.from_state())));
   }
+  if (op.has_from_generation() && r->generation() != op.from_generation()) {
+    return absl::FailedPreconditionError(absl::StrCat("replica of shard ", op.shard_id(), " on peer ",
+                                                      op.peer_id(), " is generation ", r->generation(), ", not ",
+                                                      op.from_generation()));
+  }
   if (op.state() == consensuspb::DEAD && r->state() == consensuspb::ACTIVE && CountActive(*shard) == 1) {
     return absl::FailedPreconditionError(absl::StrCat("refusing to mark the last Active replica of shard ",
                                                       op.shard_id(), " dead"));

@@ -1,7 +1,9 @@
 #include "node/replication/replica_service.h"
 
+#include <memory>
+
 #include "absl/strings/str_cat.h"
-#include "proto/replication.pb.h"
+#include "node/replication/consistency.h"
 
 namespace qdsim::replication {
 
@@ -13,39 +15,71 @@ ReplicaService::ReplicaService(world::PeerId self, rpc::RpcEndpoint& rpc, collec
       reply(absl::InvalidArgumentError("malformed shard update"), "");
       return;
     }
-    ApplyLocal(update.collection(), update.shard_id(), std::move(*update.mutable_op()),
-               [reply](absl::StatusOr<uint64_t> seq) {
-                 if (!seq.ok()) return reply(seq.status(), "");
-                 replicationpb::ShardUpdateResult result;
-                 result.set_seq(*seq);
-                 reply(absl::OkStatus(), result.SerializeAsString());
-               });
+    std::vector<replicationpb::ReplicaRef> view(update.view().begin(), update.view().end());
+    ApplyChecked(update.collection(), update.shard_id(), std::move(*update.mutable_op()), view,
+                 [reply](absl::StatusOr<uint64_t> seq) {
+                   if (!seq.ok()) return reply(seq.status(), "");
+                   replicationpb::ShardUpdateResult result;
+                   result.set_seq(*seq);
+                   reply(absl::OkStatus(), result.SerializeAsString());
+                 });
   });
 }
 
 void ReplicaService::ApplyLocal(const std::string& collection, uint32_t shard, shardpb::ShardOperation op,
                                 Done done) {
+  ApplyChecked(collection, shard, std::move(op), {}, std::move(done));
+}
+
+void ReplicaService::ApplyChecked(const std::string& collection, uint32_t shard, shardpb::ShardOperation op,
+                                  const std::vector<replicationpb::ReplicaRef>& view, Done done) {
   shard::ShardStore* store = shards_.Find(collection, shard);
   if (store == nullptr) {
     done(absl::UnavailableError(absl::StrCat("peer ", self_, " holds no replica of shard ", shard,
                                              " of collection `", collection, "`")));
     return;
   }
+  if (!view.empty() && consensus_ != nullptr) {
+    const consensuspb::CollectionState* c = consensus_->metadata().FindCollection(collection);
+    if (c != nullptr && shard < static_cast<uint32_t>(c->shards_size())) {
+      for (const consensuspb::Replica& r : c->shards(shard).replicas()) {
+        if (!IsUpdatable(r.state())) continue;
+        bool known = false;
+        for (const auto& v : view) known |= v.peer_id() == r.peer_id() && v.generation() == r.generation();
+        if (!known) {
+          done(absl::UnavailableError(absl::StrCat("stale replica set: the sender does not write to replica ",
+                                                   r.peer_id(), " (generation ", r.generation(), ") of shard ",
+                                                   shard, " of collection `", collection, "`")));
+          return;
+        }
+      }
+    }
+  }
   const uint64_t seq = store->AssignSeq();
   op.set_seq(seq);
-  store->Apply(std::move(op), [seq, done = std::move(done)](absl::Status s) {
+  std::shared_ptr<const shardpb::ShardOperation> logged;
+  if (observer_) logged = std::make_shared<const shardpb::ShardOperation>(op);
+  store->Apply(std::move(op), [this, collection, shard, logged, seq, done = std::move(done)](absl::Status s) {
     if (!s.ok()) return done(s);
+    if (logged && observer_) observer_(collection, shard, *logged);
     done(seq);
   });
 }
 
 void ReplicaService::Apply(world::PeerId peer, const std::string& collection, uint32_t shard,
                            shardpb::ShardOperation op, world::Duration timeout, Done done) {
-  if (peer == self_) return ApplyLocal(collection, shard, std::move(op), std::move(done));
+  Apply(peer, collection, shard, std::move(op), {}, timeout, std::move(done));
+}
+
+void ReplicaService::Apply(world::PeerId peer, const std::string& collection, uint32_t shard,
+                           shardpb::ShardOperation op, const std::vector<replicationpb::ReplicaRef>& view,
+                           world::Duration timeout, Done done) {
+  if (peer == self_) return ApplyChecked(collection, shard, std::move(op), view, std::move(done));
   replicationpb::ShardUpdate update;
   update.set_collection(collection);
   update.set_shard_id(shard);
   *update.mutable_op() = std::move(op);
+  for (const auto& v : view) *update.add_view() = v;
   rpc_.Call(peer, kUpdateMethod, update.SerializeAsString(), timeout,
             [done = std::move(done)](absl::StatusOr<std::string> response) {
               if (!response.ok()) return done(response.status());

@@ -15,10 +15,12 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "node/collection/local_shards.h"
 #include "node/rpc/rpc_endpoint.h"
+#include "proto/replication.pb.h"
 #include "proto/shard.pb.h"
 
 namespace qdsim::replication {
@@ -33,6 +35,12 @@ class ReplicaService {
 
   // Registers the update handler on `rpc`. Both must outlive the service.
   ReplicaService(world::PeerId self, rpc::RpcEndpoint& rpc, collection::LocalShards& shards);
+  // With the metadata, so that writes from a sender with a stale replica set are refused.
+  ReplicaService(world::PeerId self, rpc::RpcEndpoint& rpc, collection::LocalShards& shards,
+                 consensus::ConsensusManager& consensus)
+      : ReplicaService(self, rpc, shards) {
+    consensus_ = &consensus;
+  }
 
   // Applies `op` to `peer`'s replica of (collection, shard): locally when peer is this one, else
   // through rpc within `timeout`. `done` runs exactly once.
@@ -42,10 +50,26 @@ class ReplicaService {
   // Applies `op` to this peer's replica: Unavailable if it holds none (or not yet).
   void ApplyLocal(const std::string& collection, uint32_t shard, shardpb::ShardOperation op, Done done);
 
+  // The same, for a sender writing to the replicas `view` (see replication.proto): Unavailable
+  // ("stale replica set") if this peer's metadata knows an updatable replica of the shard that
+  // `view` lacks. An empty view skips the check.
+  void ApplyChecked(const std::string& collection, uint32_t shard, shardpb::ShardOperation op,
+                    const std::vector<replicationpb::ReplicaRef>& view, Done done);
+  void Apply(world::PeerId peer, const std::string& collection, uint32_t shard, shardpb::ShardOperation op,
+             const std::vector<replicationpb::ReplicaRef>& view, world::Duration timeout, Done done);
+
+  // Called for every operation a local replica applied through this service, in the order the
+  // replica applied them, with the seq it got (a shard transfer's source forwards them).
+  using ApplyObserver =
+      std::function<void(const std::string& collection, uint32_t shard, const shardpb::ShardOperation& op)>;
+  void SetApplyObserver(ApplyObserver observer) { observer_ = std::move(observer); }
+
  private:
   world::PeerId self_;
   rpc::RpcEndpoint& rpc_;
   collection::LocalShards& shards_;
+  consensus::ConsensusManager* consensus_ = nullptr;  // for the view check (null: no check)
+  ApplyObserver observer_;
 };
 
 }  // namespace qdsim::replication

@@ -51,6 +51,17 @@ void RpcEndpoint::Respond(world::PeerId to, uint64_t call_id, const absl::Status
   env_.transport().Send(to, envelope.SerializeAsString());
 }
 
+bool RpcEndpoint::RememberRequest(world::PeerId from, uint64_t call_id) {
+  Seen& seen = seen_[from];
+  if (!seen.ids.insert(call_id).second) return false;
+  seen.order.push_back(call_id);
+  if (seen.order.size() > kRememberedRequests) {
+    seen.ids.erase(seen.order.front());
+    seen.order.pop_front();
+  }
+  return true;
+}
+
 void RpcEndpoint::Receive(world::PeerId from, const peerpb::Rpc& rpc) {
   if (rpc.response()) {
     auto it = pending_.find(rpc.call_id());
@@ -68,6 +79,10 @@ void RpcEndpoint::Receive(world::PeerId from, const peerpb::Rpc& rpc) {
     Respond(from, rpc.call_id(), absl::UnimplementedError(absl::StrCat("unknown method ", rpc.method())), "");
     return;
   }
+  // A request the transport delivered twice is handled once: the copy could otherwise land after a
+  // later request and undo it (a write re-applied over a newer one). The copy gets no answer; the
+  // caller has the first one's, or times out.
+  if (!RememberRequest(from, rpc.call_id())) return;
   // The reply may come later; it must not outlive the endpoint, and only the first one counts.
   auto replied = std::make_shared<bool>(false);
   Reply reply = [this, alive = alive_, replied, from, id = rpc.call_id()](absl::Status status, std::string body) {

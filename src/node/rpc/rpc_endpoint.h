@@ -2,8 +2,9 @@
 //
 // Call() sends one request and calls back exactly once: with the response body, with the error the
 // remote handler answered, or with DeadlineExceeded after `timeout`. Nothing is retried here (a lost
-// request or response is a timeout; the caller decides whether to try again), so handlers must be
-// idempotent: the transport may deliver a request twice, and both copies are handled. Late and
+// request or response is a timeout; the caller decides whether to try again). A request the
+// transport duplicates is handled once (the last kRememberedRequests call ids of each peer are
+// remembered); a caller's own retry is a new request, so handlers must still tolerate retries. Late and
 // duplicated responses are ignored. Unknown methods answer Unimplemented.
 //
 //   RpcEndpoint rpc(env);
@@ -20,7 +21,9 @@
 
 #include <cstdint>
 #include <functional>
+#include <deque>
 #include <map>
+#include <set>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -57,6 +60,8 @@ class RpcEndpoint {
     Callback done;
     world::TimerId timer;
   };
+  // False if this request was handled already.
+  bool RememberRequest(world::PeerId from, uint64_t call_id);
   void Respond(world::PeerId to, uint64_t call_id, const absl::Status& status, std::string body);
   void Complete(uint64_t call_id, absl::StatusOr<std::string> outcome);
 
@@ -64,6 +69,12 @@ class RpcEndpoint {
   uint64_t next_call_id_;                       // starts at a random point per incarnation
   std::map<std::string, Handler> handlers_;     // method -> handler
   std::map<uint64_t, Pending> pending_;         // call id -> waiting caller
+  static constexpr size_t kRememberedRequests = 4096;
+  struct Seen {
+    std::set<uint64_t> ids;
+    std::deque<uint64_t> order;  // oldest first
+  };
+  std::map<world::PeerId, Seen> seen_;          // recent requests per peer
   std::shared_ptr<bool> alive_;                 // false once destroyed (late replies check it)
 };
 
