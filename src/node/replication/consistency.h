@@ -48,9 +48,9 @@ struct WriteOutcome {
 };
 
 // Success needs min(write_consistency_factor, attempted) successes, at least one of them on an
-// Active replica. Failed replicas are to be marked Dead — except that the last Active replica is
-// never marked dead (if every Active replica failed, none is). As in Qdrant, replicas that applied
-// a write that then fails keep it.
+// Active replica. Failed replicas are to be marked Dead — except that one Active replica always
+// remains (if every Active replica failed, all but the highest-id one are marked, so the shard
+// converges on that one). As in Qdrant, replicas that applied a write that then fails keep it.
 WriteOutcome JudgeWrite(const ShardReplicas& replicas, uint32_t write_consistency_factor,
                         const std::vector<uint64_t>& succeeded, const std::vector<uint64_t>& failed);
 

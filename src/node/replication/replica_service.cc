@@ -47,7 +47,7 @@ void ReplicaService::ApplyChecked(const std::string& collection, uint32_t shard,
         bool known = false;
         for (const auto& v : view) known |= v.peer_id() == r.peer_id() && v.generation() == r.generation();
         if (!known) {
-          done(absl::UnavailableError(absl::StrCat("stale replica set: the sender does not write to replica ",
+          done(absl::AbortedError(absl::StrCat("stale replica set: the sender does not write to replica ",
                                                    r.peer_id(), " (generation ", r.generation(), ") of shard ",
                                                    shard, " of collection `", collection, "`")));
           return;

@@ -50,7 +50,7 @@ class ReplicaService {
   // Applies `op` to this peer's replica: Unavailable if it holds none (or not yet).
   void ApplyLocal(const std::string& collection, uint32_t shard, shardpb::ShardOperation op, Done done);
 
-  // The same, for a sender writing to the replicas `view` (see replication.proto): Unavailable
+  // The same, for a sender writing to the replicas `view` (see replication.proto): Aborted
   // ("stale replica set") if this peer's metadata knows an updatable replica of the shard that
   // `view` lacks. An empty view skips the check.
   void ApplyChecked(const std::string& collection, uint32_t shard, shardpb::ShardOperation op,

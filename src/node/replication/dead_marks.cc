@@ -1,0 +1,124 @@
+#include "node/replication/dead_marks.h"
+
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "node/world/log.h"
+#include "node/world/records.h"
+
+namespace qdsim::replication {
+namespace {
+
+constexpr char kFile[] = "replication/dead_marks";
+constexpr uint8_t kMarkRecord = 1;
+constexpr uint8_t kSettledRecord = 2;
+constexpr world::Duration kRetryEvery = world::Seconds(1);
+
+}  // namespace
+
+DeadMarks::DeadMarks(world::Env& env, consensus::ConsensusManager& consensus) : env_(env), consensus_(consensus) {
+  Load();
+}
+
+DeadMarks::~DeadMarks() {
+  *alive_ = false;
+  if (retry_timer_ != 0) env_.clock().Cancel(retry_timer_);
+}
+
+consensuspb::SetReplicaState DeadMarks::Mark(const std::string& collection, uint32_t shard,
+                                            const consensuspb::Replica& replica) {
+  consensuspb::SetReplicaState mark;
+  mark.set_collection(collection);
+  mark.set_shard_id(shard);
+  mark.set_peer_id(replica.peer_id());
+  mark.set_state(consensuspb::DEAD);
+  mark.set_from_state(replica.state());
+  mark.set_from_generation(replica.generation());
+  return mark;
+}
+
+std::string DeadMarks::KeyOf(const consensuspb::SetReplicaState& mark) {
+  return absl::StrCat(mark.collection(), "/", mark.shard_id(), "/", mark.peer_id(), "/", mark.from_generation(), "/",
+                      mark.from_state());
+}
+
+void DeadMarks::Load() {
+  absl::StatusOr<std::string> bytes = world::ReadRecordFile(env_.disk(), kFile, /*whole_file_must_parse=*/false);
+  if (!bytes.ok()) {
+    if (!absl::IsNotFound(bytes.status())) {
+      QDSIM_LOG(env_.logger(), kError) << "cannot read " << kFile << ": " << bytes.status();
+    }
+    return;
+  }
+  world::RecordReader reader(*bytes);
+  while (auto record = reader.Next()) {
+    consensuspb::SetReplicaState mark;
+    if (!mark.ParseFromArray(record->payload.data(), static_cast<int>(record->payload.size()))) break;
+    if (record->type == kMarkRecord) outstanding_[KeyOf(mark)] = mark;
+    if (record->type == kSettledRecord) outstanding_.erase(KeyOf(mark));
+  }
+  if (!outstanding_.empty()) {
+    QDSIM_LOG(env_.logger(), kInfo) << outstanding_.size() << " dead-marks left by an earlier run; retrying";
+    ScheduleRetry();
+  }
+}
+
+void DeadMarks::Propose(const consensuspb::SetReplicaState& mark, world::Duration timeout, Done done) {
+  consensuspb::Operation op;
+  *op.mutable_set_replica_state() = mark;
+  consensus_.Propose(std::move(op), timeout, [done = std::move(done)](absl::Status verdict) {
+    if (verdict.ok()) return done(Outcome::kApplied);
+    if (absl::IsDeadlineExceeded(verdict)) return done(Outcome::kTimedOut);
+    done(Outcome::kRefused);
+  });
+}
+
+void DeadMarks::Persist(const consensuspb::SetReplicaState& mark, std::function<void(absl::Status)> done) {
+  const std::string key = KeyOf(mark);
+  absl::Status appended = env_.disk().Append(kFile, world::EncodeRecord(kMarkRecord, mark.SerializeAsString()));
+  if (!appended.ok()) return done(appended);
+  ++persisting_;
+  env_.disk().Sync(kFile, [this, alive = alive_, key, mark, done = std::move(done)](absl::Status synced) {
+    if (!*alive) return;
+    --persisting_;
+    if (synced.ok()) {
+      outstanding_[key] = mark;
+      ScheduleRetry();
+    }
+    done(synced);
+  });
+}
+
+void DeadMarks::ScheduleRetry() {
+  if (retry_timer_ != 0) return;
+  retry_timer_ = env_.clock().After(kRetryEvery, [this] {
+    retry_timer_ = 0;
+    Retry();
+  });
+}
+
+void DeadMarks::Retry() {
+  for (const auto& [key, mark] : outstanding_) {
+    if (in_flight_.count(key)) continue;
+    in_flight_[key] = true;
+    Propose(mark, world::Seconds(10), [this, alive = alive_, key](Outcome outcome) {
+      if (!*alive) return;
+      in_flight_.erase(key);
+      if (outcome != Outcome::kTimedOut) Settle(key);
+    });
+  }
+  if (!outstanding_.empty()) ScheduleRetry();
+}
+
+void DeadMarks::Settle(const std::string& key) {
+  auto it = outstanding_.find(key);
+  if (it == outstanding_.end()) return;
+  // Unsynced on purpose: if a crash loses this record, the mark is proposed again and refused
+  // (its compare-and-set no longer matches) or re-applied harmlessly.
+  (void)env_.disk().Append(kFile, world::EncodeRecord(kSettledRecord, it->second.SerializeAsString()));
+  outstanding_.erase(it);
+  if (outstanding_.empty() && in_flight_.empty() && persisting_ == 0) (void)env_.disk().Remove(kFile);
+}
+
+}  // namespace qdsim::replication

@@ -1,0 +1,281 @@
+#include "node/replication/point_writer.h"
+
+#include <algorithm>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "node/collection/hash_ring.h"
+#include "node/collection/local_shards.h"
+#include "node/collection/routing.h"
+#include "node/shard/vectors.h"
+#include "proto/replication.pb.h"
+
+namespace qdsim::replication {
+namespace {
+
+// How long a part waits before trying again after a replica found its replica set stale.
+constexpr world::Duration kStaleRetry = world::Millis(50);
+
+// Errors that say the request itself is wrong: every replica would give the same one, and the
+// replica that gave it is healthy.
+bool IsUserError(const absl::Status& s) { return absl::IsInvalidArgument(s) || absl::IsNotFound(s); }
+
+const consensuspb::Replica* FindReplica(const ShardReplicas& replicas, uint64_t peer) {
+  for (const auto& r : replicas) {
+    if (r.peer_id() == peer) return &r;
+  }
+  return nullptr;
+}
+
+// Calls `done` once all of `n` parts answered: with OK, or with the first error by shard order.
+class Join {
+ public:
+  Join(size_t n, PointWriter::Done done) : left_(n), done_(std::move(done)) {}
+  PointWriter::Done Part(uint32_t shard) {
+    return [this, shard](absl::Status s) {
+      if (!s.ok()) errors_.emplace(shard, std::move(s));
+      if (--left_ == 0) done_(errors_.empty() ? absl::OkStatus() : errors_.begin()->second);
+    };
+  }
+
+ private:
+  size_t left_;
+  PointWriter::Done done_;
+  std::map<uint32_t, absl::Status> errors_;
+};
+
+}  // namespace
+
+// One part's fan-out to its shard's replicas (one attempt at a time).
+struct PointWriter::Fanout {
+  std::string collection;
+  uint32_t shard = 0;
+  shardpb::ShardOperation op;
+  bool wait = true;
+  world::Instant deadline;
+  Done done;
+  bool answered = false;            // `done` ran (wait=false answers early)
+  // The attempt in progress.
+  ShardReplicas replicas;           // the metadata's replicas when the attempt started
+  uint32_t write_consistency_factor = 1;
+  size_t outstanding = 0;           // replicas yet to answer
+  std::vector<uint64_t> succeeded;
+  std::vector<uint64_t> failed;
+  absl::Status first_failure;       // of a replica failure (for the error message)
+  absl::Status user_error;          // a replica's validation error
+  bool stale = false;               // some replica found the replica set stale
+
+  void Answer(absl::Status s) {
+    if (answered) return;
+    answered = true;
+    done(std::move(s));
+  }
+};
+
+PointWriter::PointWriter(world::Env& env, world::PeerId self, rpc::RpcEndpoint& rpc,
+                         consensus::ConsensusManager& consensus, ReplicaService& replicas, DeadMarks& marks,
+                         Config config)
+    : env_(env), self_(self), rpc_(rpc), consensus_(consensus), replicas_(replicas), marks_(marks), config_(config) {
+  rpc_.Handle(kForwardMethod, [this](world::PeerId, std::string body, rpc::RpcEndpoint::Reply reply) {
+    replicationpb::ForwardedWrite w;
+    if (!w.ParseFromString(body)) return reply(absl::InvalidArgumentError("malformed forwarded write"), "");
+    const world::Instant deadline = env_.clock().Now() + world::Millis(static_cast<int64_t>(w.timeout_ms()));
+    WriteShard(w.collection(), w.shard_id(), std::move(*w.mutable_op()), WriteOrdering::kWeak, w.wait(), deadline,
+               [reply](absl::Status s) { reply(s, ""); });
+  });
+}
+
+PointWriter::~PointWriter() { *alive_ = false; }
+
+absl::Status PointWriter::Validate(const consensuspb::CollectionState& c, const shardpb::ShardOperation& op) const {
+  const google::protobuf::RepeatedPtrField<shardpb::Point>* points = nullptr;
+  if (op.has_upsert()) points = &op.upsert().points();
+  if (op.has_update_vectors()) points = &op.update_vectors().points();
+  if (points == nullptr) return absl::OkStatus();
+  const shard::ShardConfig config = collection::ShardConfigOf(c.params());
+  for (const auto& p : *points) {
+    for (const auto& [name, vector] : p.vectors().vectors()) {
+      absl::Status s = shard::ValidateVector(config, name, vector);
+      if (!s.ok()) return s;
+    }
+  }
+  return absl::OkStatus();
+}
+
+void PointWriter::Write(const std::string& collection, const shardpb::ShardOperation& op,
+                        const WriteOptions& options, Done done) {
+  const consensuspb::CollectionState* c = consensus_.metadata().FindCollection(collection);
+  if (c == nullptr) return done(consensus::CollectionNotFound(collection));
+  if (absl::Status s = Validate(*c, op); !s.ok()) return done(s);
+  const uint32_t shard_count = static_cast<uint32_t>(c->shards_size());
+  std::map<uint32_t, shardpb::ShardOperation> parts =
+      collection::SplitByShard(op, collection::HashRing::Fair(std::max<uint32_t>(shard_count, 1)), shard_count);
+  if (parts.empty()) return done(absl::OkStatus());
+  const world::Instant deadline = env_.clock().Now() + options.timeout;
+  auto join = std::make_shared<Join>(parts.size(), std::move(done));
+  for (auto& [shard, part] : parts) {
+    WriteShard(c->name(), shard, std::move(part), options.ordering, options.wait, deadline,
+               [join, part_done = join->Part(shard)](absl::Status s) { part_done(std::move(s)); });
+  }
+}
+
+void PointWriter::WriteShard(const std::string& collection, uint32_t shard, shardpb::ShardOperation op,
+                             WriteOrdering ordering, bool wait, world::Instant deadline, Done done) {
+  const consensuspb::CollectionState* c = consensus_.metadata().FindCollection(collection);
+  if (c == nullptr) return done(consensus::CollectionNotFound(collection));
+  if (shard >= static_cast<uint32_t>(c->shards_size())) {
+    return done(absl::NotFoundError(absl::StrCat("Not found: shard ", shard, " of collection `", collection, "`")));
+  }
+  if (ordering != WriteOrdering::kWeak) {
+    const ShardReplicas replicas(c->shards(shard).replicas().begin(), c->shards(shard).replicas().end());
+    absl::StatusOr<std::vector<uint64_t>> via = WriteTargets(replicas, ordering);
+    if (!via.ok()) return done(via.status());
+    if (via->front() != self_) return Forward(via->front(), collection, shard, std::move(op), wait, deadline, std::move(done));
+  }
+  auto f = std::make_shared<Fanout>();
+  f->collection = collection;
+  f->shard = shard;
+  f->op = std::move(op);
+  f->wait = wait;
+  f->deadline = deadline;
+  f->done = std::move(done);
+  FanOut(std::move(f));
+}
+
+void PointWriter::Forward(world::PeerId via, const std::string& collection, uint32_t shard,
+                          shardpb::ShardOperation op, bool wait, world::Instant deadline, Done done) {
+  const world::Duration left = std::max(deadline - env_.clock().Now(), world::Millis(1));
+  replicationpb::ForwardedWrite w;
+  w.set_collection(collection);
+  w.set_shard_id(shard);
+  *w.mutable_op() = std::move(op);
+  w.set_wait(wait);
+  w.set_timeout_ms(static_cast<uint64_t>(std::max<int64_t>(1, (left * 9 / 10).count() / 1000)));
+  rpc_.Call(via, kForwardMethod, w.SerializeAsString(), left,
+            [done = std::move(done)](absl::StatusOr<std::string> r) { done(r.status()); });
+}
+
+void PointWriter::FanOut(std::shared_ptr<Fanout> f) {
+  const consensuspb::CollectionState* c = consensus_.metadata().FindCollection(f->collection);
+  if (c == nullptr || f->shard >= static_cast<uint32_t>(c->shards_size())) {
+    return f->Answer(consensus::CollectionNotFound(f->collection));
+  }
+  const auto& info = c->shards(f->shard);
+  f->replicas.assign(info.replicas().begin(), info.replicas().end());
+  f->write_consistency_factor = c->params().write_consistency_factor();
+  f->succeeded.clear();
+  f->failed.clear();
+  f->first_failure = absl::OkStatus();
+  f->user_error = absl::OkStatus();
+  f->stale = false;
+  absl::StatusOr<std::vector<uint64_t>> targets = WriteTargets(f->replicas, WriteOrdering::kWeak);
+  if (!targets.ok()) return f->Answer(targets.status());
+  std::vector<replicationpb::ReplicaRef> view;
+  for (const auto& r : f->replicas) {
+    if (!IsUpdatable(r.state())) continue;
+    replicationpb::ReplicaRef ref;
+    ref.set_peer_id(r.peer_id());
+    ref.set_generation(r.generation());
+    view.push_back(std::move(ref));
+  }
+  // Replicas get half of what is left: the rest is for marking the ones that fail.
+  const world::Duration per_replica = std::max((f->deadline - env_.clock().Now()) / 2, world::Millis(1));
+  f->outstanding = targets->size();
+  for (uint64_t peer : *targets) {
+    replicas_.Apply(peer, f->collection, f->shard, f->op, view, per_replica,
+                    [this, alive = alive_, f, peer](absl::StatusOr<uint64_t> seq) {
+                      if (!*alive) return;
+                      if (seq.ok()) {
+                        f->succeeded.push_back(peer);
+                        if (!f->wait) f->Answer(absl::OkStatus());
+                      } else if (absl::IsAborted(seq.status())) {
+                        f->stale = true;
+                      } else if (IsUserError(seq.status())) {
+                        if (f->user_error.ok()) f->user_error = seq.status();
+                      } else {
+                        f->failed.push_back(peer);
+                        if (f->first_failure.ok()) f->first_failure = seq.status();
+                      }
+                      if (--f->outstanding == 0) Judge(f);
+                    });
+  }
+}
+
+void PointWriter::Judge(std::shared_ptr<Fanout> f) {
+  std::sort(f->succeeded.begin(), f->succeeded.end());
+  std::sort(f->failed.begin(), f->failed.end());
+  if (f->stale && env_.clock().Now() + kStaleRetry < f->deadline) {
+    // Some replica knows of a replica this peer's metadata does not: wait for it and start again
+    // (replicas that applied the operation already apply it again, to the same effect).
+    env_.clock().After(kStaleRetry, [this, alive = alive_, f] {
+      if (*alive) FanOut(f);
+    });
+    return;
+  }
+  WriteOutcome outcome = JudgeWrite(f->replicas, f->write_consistency_factor, f->succeeded, f->failed);
+  absl::Status verdict = outcome.status;
+  if (!f->user_error.ok()) verdict = f->user_error;
+  if (f->stale && verdict.ok()) {
+    verdict = absl::UnavailableError(absl::StrCat("replica set of shard ", f->shard, " of collection `",
+                                                  f->collection, "` changed during the write"));
+  }
+  if (!verdict.ok() && !f->first_failure.ok() && f->user_error.ok()) {
+    verdict = absl::Status(verdict.code(), absl::StrCat(verdict.message(), "; last error: ", f->first_failure.message()));
+  }
+  std::vector<consensuspb::Replica> to_mark;
+  const bool mark = !config_.qdrant_dead_marking || verdict.ok();
+  for (uint64_t peer : outcome.mark_dead) {
+    const consensuspb::Replica* r = FindReplica(f->replicas, peer);
+    if (mark && r != nullptr && r->state() != consensuspb::PARTIAL) to_mark.push_back(*r);
+  }
+  MarkDead(std::move(f), std::move(to_mark), std::move(verdict));
+}
+
+void PointWriter::MarkDead(std::shared_ptr<Fanout> f, std::vector<consensuspb::Replica> failed, absl::Status verdict) {
+  if (failed.empty()) return f->Answer(std::move(verdict));
+  if (config_.qdrant_dead_marking) {
+    for (const auto& r : failed) {
+      marks_.Propose(DeadMarks::Mark(f->collection, f->shard, r), world::Seconds(30), [](DeadMarks::Outcome) {});
+    }
+    return f->Answer(std::move(verdict));
+  }
+  // Every mark settles (applied, refused, or made durable) before the answer.
+  struct Pending {
+    size_t left;
+    absl::Status verdict;
+  };
+  auto pending = std::make_shared<Pending>(Pending{failed.size(), std::move(verdict)});
+  auto settle = [f, pending](absl::Status problem) {
+    if (!problem.ok() && pending->verdict.ok()) pending->verdict = std::move(problem);
+    if (--pending->left == 0) f->Answer(pending->verdict);
+  };
+  const world::Duration budget = std::max((f->deadline - env_.clock().Now()) * 9 / 10, world::Millis(1));
+  for (const auto& r : failed) {
+    consensuspb::SetReplicaState mark = DeadMarks::Mark(f->collection, f->shard, r);
+    marks_.Propose(mark, budget, [this, alive = alive_, f, mark, settle](DeadMarks::Outcome outcome) {
+      if (!*alive) return;
+      if (outcome == DeadMarks::Outcome::kTimedOut) {
+        return marks_.Persist(mark, [settle](absl::Status s) { settle(s); });
+      }
+      if (outcome == DeadMarks::Outcome::kApplied) return settle(absl::OkStatus());
+      // Refused: fine if the replica has left that life or is no longer updatable; not if it is
+      // still the same Active replica (the shard's last one).
+      const consensuspb::CollectionState* c = consensus_.metadata().FindCollection(mark.collection());
+      const consensuspb::Replica* now = nullptr;
+      if (c != nullptr && mark.shard_id() < static_cast<uint32_t>(c->shards_size())) {
+        for (const auto& r : c->shards(mark.shard_id()).replicas()) {
+          if (r.peer_id() == mark.peer_id()) now = &r;
+        }
+      }
+      if (now != nullptr && now->generation() == mark.from_generation() && IsUpdatable(now->state())) {
+        return settle(absl::UnavailableError(absl::StrCat(
+            "Service unavailable: replica of shard ", mark.shard_id(), " on peer ", mark.peer_id(),
+            " missed the update and is the last Active replica; the update is not acknowledged")));
+      }
+      settle(absl::OkStatus());
+    });
+  }
+}
+
+}  // namespace qdsim::replication
