@@ -100,7 +100,9 @@ TEST(PointWriterTest, ABadVectorIsRefusedBeforeAnythingIsSent) {
   EXPECT_EQ(s.message(), "Wrong input: Vector dimension error: expected dim: 2, got 3");
   for (PeerId peer = 1; peer <= 3; ++peer) {
     for (uint32_t shard = 0; shard < 3; ++shard) {
-      if (auto* store = P(*c, peer).shards.Find("docs", shard)) EXPECT_EQ(store->points_count(), 0u);
+      if (auto* store = P(*c, peer).shards.Find("docs", shard)) {
+        EXPECT_EQ(store->points_count(), 0u);
+      }
     }
   }
 }
