@@ -10,6 +10,7 @@
 #include "node/world/log.h"
 #include "node/world/status_macros.h"
 #include "node/world/strings.h"
+#include "sim/kind_options.h"
 #include "sim/raft_checkers.h"
 #include "sim/simulation.h"
 
@@ -70,22 +71,6 @@ class RaftSimNode : public SimNode {
   CommandLog sm_;
   std::unique_ptr<raft::RaftNode> raft_;  // null if it failed to start
 };
-
-bool OptionBool(const scenario::Scenario& s, const std::string& key, bool fallback) {
-  auto it = s.options().find(key);
-  if (it == s.options().end()) return fallback;
-  return it->second == "true" || it->second == "1";
-}
-
-absl::StatusOr<double> OptionNumber(const scenario::Scenario& s, const std::string& key, double fallback) {
-  auto it = s.options().find(key);
-  if (it == s.options().end()) return fallback;
-  double v;
-  if (!absl::SimpleAtod(it->second, &v) || v < 0) {
-    return absl::InvalidArgumentError(absl::StrCat("option ", key, ": not a non-negative number: ", it->second));
-  }
-  return v;
-}
 
 class RaftKind : public NodeKind {
  public:

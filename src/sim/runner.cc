@@ -23,6 +23,11 @@ absl::StatusOr<std::vector<std::unique_ptr<Checker>>> MakeCheckers(const scenari
     }
     checkers.push_back(kind.MakeChecker(name));
   }
+  for (const std::string& name : s.expect_violations()) {
+    if (std::find(s.checks().begin(), s.checks().end(), name) == s.checks().end()) {
+      return absl::InvalidArgumentError(absl::StrCat("expect_violations names '", name, "', which is not in checks"));
+    }
+  }
   return checkers;
 }
 
@@ -89,6 +94,7 @@ absl::StatusOr<RunResult> RunScenario(const scenario::Scenario& scenario, uint64
   sim.trace().Record(sim.now(), 0, "end", absl::StrCat("violations=", sim.violations().size()));
 
   result.violations = sim.violations();
+  result.expected.assign(scenario.expect_violations().begin(), scenario.expect_violations().end());
   for (auto& c : checkers) {
     CheckOutcome outcome{std::string(c->name()), true};
     for (const Violation& v : result.violations) outcome.passed &= v.check != outcome.name;

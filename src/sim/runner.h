@@ -12,6 +12,7 @@
 #ifndef QDSIM_SIM_RUNNER_H_
 #define QDSIM_SIM_RUNNER_H_
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -51,7 +52,18 @@ struct RunResult {
   SimNetwork::Stats network;
   SimDisk::Stats disk;                 // summed over nodes
 
-  bool ok() const { return violations.empty(); }
+  std::vector<std::string> expected;   // the scenario's expect_violations
+
+  // Every check held — or, for a scenario that expects violations, one of those (and nothing
+  // else) was reported.
+  bool ok() const {
+    if (expected.empty()) return violations.empty();
+    if (violations.empty()) return false;
+    for (const Violation& v : violations) {
+      if (std::find(expected.begin(), expected.end(), v.check) == expected.end()) return false;
+    }
+    return true;
+  }
 };
 
 // Runs one seed. Fails (without running) if the scenario is invalid, its node kind unknown, or a

@@ -1,5 +1,5 @@
-// The product scenarios (scenarios/*.textproto) in ctest: each passes a small seed range and is
-// deterministic; and every planted Raft bug is caught within a fixed seed budget, by the check that
+// The product scenarios (scenarios/*.textproto, every node kind) in ctest: each passes a small seed
+// range and is deterministic; and every planted Raft bug is caught within a fixed seed budget, by the check that
 // names its class of bug. Long sweeps are `./dev sweep` and `./dev planted`.
 #include <filesystem>
 #include <fstream>
@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include "node/raft/planted_bugs.h"
+#include "sim/qdrant_kind.h"
 #include "sim/raft_kind.h"
 #include "sim/runner.h"
 #include "sim/scenario.h"
@@ -33,6 +34,7 @@ scenario::Scenario Load(const std::string& path) {
 NodeKindRegistry Registry() {
   NodeKindRegistry r;
   RegisterRaftKind(r);
+  RegisterQdrantKind(r);
   return r;
 }
 

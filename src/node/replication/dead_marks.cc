@@ -67,10 +67,19 @@ void DeadMarks::Load() {
 void DeadMarks::Propose(const consensuspb::SetReplicaState& mark, world::Duration timeout, Done done) {
   consensuspb::Operation op;
   *op.mutable_set_replica_state() = mark;
-  consensus_.Propose(std::move(op), timeout, [done = std::move(done)](absl::Status verdict) {
-    if (verdict.ok()) return done(Outcome::kApplied);
-    if (absl::IsDeadlineExceeded(verdict)) return done(Outcome::kTimedOut);
-    done(Outcome::kRefused);
+  // The consensus waits `timeout` for a leader and then `timeout` for the apply; a writer must
+  // answer within its own deadline, so the whole wait is bounded here.
+  auto state = std::make_shared<std::pair<bool, Done>>(false, std::move(done));
+  const world::TimerId timer = env_.clock().After(timeout, [state] {
+    if (std::exchange(state->first, true)) return;
+    state->second(Outcome::kTimedOut);
+  });
+  consensus_.Propose(std::move(op), timeout, [this, alive = alive_, state, timer](absl::Status verdict) {
+    if (std::exchange(state->first, true)) return;
+    if (*alive) env_.clock().Cancel(timer);
+    if (verdict.ok()) return state->second(Outcome::kApplied);
+    if (absl::IsDeadlineExceeded(verdict)) return state->second(Outcome::kTimedOut);
+    state->second(Outcome::kRefused);
   });
 }
 

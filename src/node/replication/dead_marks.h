@@ -62,6 +62,10 @@ class DeadMarks {
 
   // Marks persisted and not yet settled.
   size_t outstanding() const { return outstanding_.size(); }
+  // True if a persisted, unsettled mark covers `replica` of (collection, shard) in its current life.
+  bool Pending(const std::string& collection, uint32_t shard, const consensuspb::Replica& replica) const {
+    return outstanding_.count(KeyOf(Mark(collection, shard, replica))) > 0;
+  }
 
  private:
   static std::string KeyOf(const consensuspb::SetReplicaState& mark);

@@ -181,8 +181,19 @@ void PointWriter::FanOut(std::shared_ptr<Fanout> f) {
   }
   // Replicas get half of what is left: the rest is for marking the ones that fail.
   const world::Duration per_replica = std::max((f->deadline - env_.clock().Now()) / 2, world::Millis(1));
-  f->outstanding = targets->size();
+  // A replica with a durable mark pending is as good as Dead: it is not waited for again.
+  std::vector<uint64_t> send;
   for (uint64_t peer : *targets) {
+    const consensuspb::Replica* r = FindReplica(f->replicas, peer);
+    if (r != nullptr && marks_.Pending(f->collection, f->shard, *r)) {
+      f->failed.push_back(peer);
+    } else {
+      send.push_back(peer);
+    }
+  }
+  if (send.empty()) return Judge(f);
+  f->outstanding = send.size();
+  for (uint64_t peer : send) {
     replicas_.Apply(peer, f->collection, f->shard, f->op, view, per_replica,
                     [this, alive = alive_, f, peer](absl::StatusOr<uint64_t> seq) {
                       if (!*alive) return;
@@ -253,9 +264,18 @@ void PointWriter::MarkDead(std::shared_ptr<Fanout> f, std::vector<consensuspb::R
   const world::Duration budget = std::max((f->deadline - env_.clock().Now()) * 9 / 10, world::Millis(1));
   for (const auto& r : failed) {
     consensuspb::SetReplicaState mark = DeadMarks::Mark(f->collection, f->shard, r);
+    if (marks_.Pending(f->collection, f->shard, r)) {
+      settle(absl::OkStatus());  // durable already
+      continue;
+    }
     marks_.Propose(mark, budget, [this, alive = alive_, f, mark, settle](DeadMarks::Outcome outcome) {
       if (!*alive) return;
       if (outcome == DeadMarks::Outcome::kTimedOut) {
+        if (config_.may_defer_marks && !config_.may_defer_marks()) {
+          return settle(absl::UnavailableError(absl::StrCat(
+              "Service unavailable: replica of shard ", mark.shard_id(), " on peer ", mark.peer_id(),
+              " missed the update and could not be marked dead (no consensus majority reachable)")));
+        }
         return marks_.Persist(mark, [settle](absl::Status s) { settle(s); });
       }
       if (outcome == DeadMarks::Outcome::kApplied) return settle(absl::OkStatus());

@@ -13,10 +13,17 @@
 //  - replicas that failed are marked even when the write as a whole fails (too few successes): the
 //    ones that took it keep it, and the ones that did not will be rebuilt by a transfer, so all
 //    Active replicas agree again;
-//  - a write is acknowledged only if every replica that missed it is Dead by then, or its mark is
-//    durable on this peer and retried until consensus decides (consensus without a majority); if
-//    consensus refuses the mark because the replica is the shard's last Active one, the write
-//    fails, since that replica would otherwise be recovered onto the others without it.
+//  - a write is acknowledged only if every replica that missed it is Dead by then; if consensus
+//    refuses the mark because the replica is the shard's last Active one, the write fails, since
+//    that replica would otherwise be recovered onto the others without it. When consensus cannot
+//    decide in time, the write fails too — a peer that cannot reach a majority may be cut off
+//    from one that goes on writing — except in a cluster of at most two voters
+//    (Config::may_defer_marks), where no majority survives the loss of either peer: there the
+//    mark is made durable on this peer and retried until consensus decides, and the write is
+//    acknowledged, so that point writes go on while one peer is down (SPEC.md §6). The price,
+//    stated plainly: if the two peers are partitioned rather than one of them down, and clients
+//    write through both sides, the side whose marks lose keeps writes the other side never saw,
+//    and its recovery drops them.
 // Partial replicas (targets of a transfer) are not marked: the transfer's source forwards every
 // write to them.
 //
@@ -61,6 +68,9 @@ class PointWriter {
 
   struct Config {
     bool qdrant_dead_marking = false;  // reproduce Qdrant's marking (see above)
+    // Whether a mark consensus could not commit in time may be made durable instead (see above);
+    // null: always. The node allows it only with at most two voters.
+    std::function<bool()> may_defer_marks;
   };
 
   // The rpc method for writes routed through another peer.

@@ -1,0 +1,415 @@
+#include "node/node.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "node/world/log.h"
+#include "node/world/status_macros.h"
+#include "proto/peer.pb.h"
+
+namespace qdsim {
+namespace {
+
+constexpr char kJoinMethod[] = "cluster.join";
+constexpr world::Duration kRetryEvery = world::Millis(500);
+
+bool Contains(const google::protobuf::RepeatedField<uint64_t>& ids, uint64_t id) {
+  return std::find(ids.begin(), ids.end(), id) != ids.end();
+}
+
+bool IsMember(const raftpb::ConfState& conf, uint64_t id) {
+  return Contains(conf.voters(), id) || Contains(conf.learners(), id);
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Node>> Node::Open(world::Env& env, Options options) {
+  std::unique_ptr<Node> node(new Node(env, std::move(options)));
+  ASSIGN_OR_RETURN(node->raft_, raft::RaftNode::Open(env, node->consensus_, node->options_.raft));
+  node->consensus_.Attach(node->raft_.get());
+  Node* n = node.get();
+  n->rpc_ = std::make_unique<rpc::RpcEndpoint>(env);
+  n->shards_ = std::make_unique<collection::LocalShards>(env, n->consensus_);
+  n->replicas_ = std::make_unique<replication::ReplicaService>(n->self_, *n->rpc_, *n->shards_, n->consensus_);
+  n->marks_ = std::make_unique<replication::DeadMarks>(env, n->consensus_);
+  replication::PointWriter::Config writer = n->options_.writer;
+  writer.may_defer_marks = [n] { return n->raft_->conf_state().voters_size() <= 2; };
+  n->writer_ = std::make_unique<replication::PointWriter>(env, n->self_, *n->rpc_, n->consensus_, *n->replicas_,
+                                                          *n->marks_, writer);
+  n->reader_ = std::make_unique<replication::PointReader>(n->self_, *n->rpc_, n->consensus_, *n->shards_);
+  n->rpc_->Handle(kJoinMethod, [n](world::PeerId from, std::string body, rpc::RpcEndpoint::Reply reply) {
+    n->HandleJoin(from, std::move(body), std::move(reply));
+  });
+  env.transport().SetReceiver([n, alive = n->alive_](world::PeerId from, std::string bytes) {
+    if (*alive) n->Receive(from, bytes);
+  });
+  n->AnnounceSelf();
+  return node;
+}
+
+Node::Node(world::Env& env, Options options)
+    : env_(env), options_(std::move(options)), self_(env.transport().Self()), consensus_(env) {}
+
+Node::~Node() {
+  *alive_ = false;
+  if (announce_timer_ != 0) env_.clock().Cancel(announce_timer_);
+  // Parts built on others go first.
+  reader_.reset();
+  writer_.reset();
+  marks_.reset();
+  replicas_.reset();
+  shards_.reset();
+  rpc_.reset();
+  raft_.reset();
+}
+
+void Node::Receive(world::PeerId from, const std::string& bytes) {
+  peerpb::Envelope envelope;
+  if (!envelope.ParseFromString(bytes)) return;  // garbage from a peer is dropped
+  if (envelope.has_rpc()) {
+    rpc_->Receive(from, envelope.rpc());
+  } else {
+    raft_->ReceiveEnvelope(from, envelope);
+  }
+}
+
+// ---- Membership -------------------------------------------------------------------------------
+
+void Node::AnnounceSelf() {
+  announce_timer_ = 0;
+  const consensuspb::Peer* me = consensus_.metadata().FindPeer(self_);
+  if (me != nullptr && me->uri() == options_.uri) return;  // known, with this address
+  auto retry = [this] {
+    if (announce_timer_ == 0) announce_timer_ = env_.clock().After(world::Seconds(1), [this] { AnnounceSelf(); });
+  };
+  // Only a member announces itself (a joiner is added by its bootstrap peer).
+  if (!IsMember(raft_->conf_state(), self_) || raft_->raft().lead() == 0) return retry();
+  consensuspb::Operation op;
+  op.mutable_add_peer()->set_peer_id(self_);
+  op.mutable_add_peer()->set_uri(options_.uri);
+  consensus_.Propose(std::move(op), options_.default_timeout, [this, alive = alive_, retry](absl::Status s) {
+    if (!*alive) return;
+    if (!s.ok()) {
+      QDSIM_LOG(env_.logger(), kWarning) << "announcing this peer's URI failed: " << s;
+      retry();
+    }
+  });
+}
+
+void Node::Join(world::PeerId bootstrap, world::Duration timeout, api::Callback<clusterpb::JoinResponse> done) {
+  const world::Instant deadline = env_.clock().Now() + timeout;
+  clusterpb::JoinRequest request;
+  request.set_peer_id(self_);
+  request.set_uri(options_.uri);
+  auto attempt = std::make_shared<std::function<void()>>();
+  *attempt = [this, alive = alive_, bootstrap, deadline, request, done, attempt] {
+    if (!*alive) return;
+    const world::Duration left = deadline - env_.clock().Now();
+    rpc_->Call(bootstrap, kJoinMethod, request.SerializeAsString(), std::min(left, world::Seconds(5)),
+               [this, alive, deadline, done, attempt](absl::StatusOr<std::string> r) {
+                 if (!*alive) return;
+                 clusterpb::JoinResponse response;
+                 if (r.ok() && response.ParseFromString(*r)) {
+                   *attempt = nullptr;  // break the cycle
+                   return done(response);
+                 }
+                 const bool refused = !r.ok() && (absl::IsAlreadyExists(r.status()) || absl::IsInvalidArgument(r.status()));
+                 if (refused || env_.clock().Now() + kRetryEvery >= deadline) {
+                   auto fn = std::move(*attempt);
+                   *attempt = nullptr;
+                   return done(absl::DeadlineExceededError(absl::StrCat(
+                       "Failed to join the cluster: ", r.ok() ? "malformed answer" : std::string(r.status().message()))));
+                 }
+                 env_.clock().After(kRetryEvery, [attempt] {
+                   if (*attempt) (*attempt)();
+                 });
+               });
+  };
+  (*attempt)();
+}
+
+void Node::HandleJoin(world::PeerId from, std::string body, rpc::RpcEndpoint::Reply reply) {
+  clusterpb::JoinRequest request;
+  if (!request.ParseFromString(body) || request.peer_id() == 0 || request.peer_id() != from) {
+    return reply(absl::InvalidArgumentError("malformed join request"), "");
+  }
+  if (request.uri().empty()) return reply(absl::InvalidArgumentError("a joining peer must give its uri"), "");
+  for (const auto& p : consensus_.metadata().state().peers()) {
+    if (p.uri() == request.uri() && p.id() != request.peer_id() && consensus_.metadata().ReplicaCount(p.id()) > 0) {
+      return reply(absl::AlreadyExistsError(absl::StrCat("Peer with URI ", request.uri(), " already exists as peer ",
+                                                         p.id(), ", which holds shards")),
+                   "");
+    }
+  }
+  const world::Instant deadline = env_.clock().Now() + options_.default_timeout;
+  AddLearnerThenPeer(request.peer_id(), request.uri(), deadline, [this, alive = alive_, reply](absl::Status s) {
+    if (!*alive) return;
+    if (!s.ok()) return reply(s, "");
+    clusterpb::JoinResponse response;
+    for (const auto& p : consensus_.metadata().state().peers()) *response.add_peers() = p;
+    response.set_first_peer_id(consensus_.metadata().state().first_peer_id());
+    reply(absl::OkStatus(), response.SerializeAsString());
+  });
+}
+
+void Node::AddLearnerThenPeer(uint64_t peer, std::string uri, world::Instant deadline,
+                              consensus::ConsensusManager::Done done) {
+  if (IsMember(raft_->conf_state(), peer)) {
+    consensuspb::Operation op;
+    op.mutable_add_peer()->set_peer_id(peer);
+    op.mutable_add_peer()->set_uri(uri);
+    const world::Duration left = std::max(deadline - env_.clock().Now(), world::Millis(1));
+    return consensus_.Propose(std::move(op), left, std::move(done));
+  }
+  if (env_.clock().Now() >= deadline) {
+    return done(absl::DeadlineExceededError(
+        absl::StrCat("Waiting for consensus operation commit failed. Timeout set at: ",
+                     world::ToSeconds(options_.default_timeout), " seconds")));
+  }
+  raftpb::ConfChange cc;
+  cc.set_type(raftpb::CONF_CHANGE_ADD_LEARNER_NODE);
+  cc.set_node_id(peer);
+  cc.set_context(uri);
+  (void)raft_->ProposeConfChange(cc);  // dropped without a leader or with a change pending: retried
+  env_.clock().After(world::Millis(200), [this, alive = alive_, peer, uri = std::move(uri), deadline,
+                                          done = std::move(done)]() mutable {
+    if (*alive) AddLearnerThenPeer(peer, std::move(uri), deadline, std::move(done));
+  });
+}
+
+void Node::RemovePeer(const api::RemovePeer& request, api::Callback<bool> done) {
+  consensuspb::Operation op;
+  op.mutable_remove_peer()->set_peer_id(request.peer_id);
+  op.mutable_remove_peer()->set_force(request.force);
+  const uint64_t peer = request.peer_id;
+  ProposeMeta(std::move(op), request.timeout, [this, alive = alive_, peer, done](absl::StatusOr<bool> r) {
+    if (*alive && r.ok()) {
+      // Then out of Raft (best effort; a later removal retries it).
+      raftpb::ConfChange cc;
+      cc.set_type(raftpb::CONF_CHANGE_REMOVE_NODE);
+      cc.set_node_id(peer);
+      (void)raft_->ProposeConfChange(cc);
+    }
+    done(r);
+  });
+}
+
+api::ClusterStatus Node::ClusterStatus() const {
+  api::ClusterStatus s;
+  s.peer_id = self_;
+  for (const auto& p : consensus_.metadata().state().peers()) s.peers[p.id()] = p.uri();
+  const raft::Raft& r = raft_->raft();
+  s.term = r.term();
+  s.commit = r.hard_state().commit();
+  s.pending_operations = consensus_.pending_operations();
+  if (r.lead() != 0) s.leader = r.lead();
+  switch (r.role()) {
+    case raft::StateRole::kLeader: s.role = "Leader"; break;
+    case raft::StateRole::kCandidate: s.role = "Candidate"; break;
+    case raft::StateRole::kPreCandidate: s.role = "PreCandidate"; break;
+    default: s.role = "Follower"; break;
+  }
+  s.is_voter = Contains(raft_->conf_state().voters(), self_);
+  return s;
+}
+
+bool Node::Ready() const {
+  if (raft_->raft().lead() == 0) return false;
+  for (const auto& c : consensus_.metadata().state().collections()) {
+    for (const auto& shard : c.shards()) {
+      for (const auto& r : shard.replicas()) {
+        if (r.peer_id() == self_ && shards_->Find(c.name(), shard.shard_id(), r.generation()) == nullptr) return false;
+      }
+    }
+  }
+  return true;
+}
+
+// ---- Collections ------------------------------------------------------------------------------
+
+void Node::ProposeMeta(consensuspb::Operation op, std::optional<world::Duration> timeout, api::Callback<bool> done) {
+  consensus_.Propose(std::move(op), TimeoutOr(timeout), [done = std::move(done)](absl::Status s) {
+    if (!s.ok()) return done(s);
+    done(true);
+  });
+}
+
+void Node::CreateCollection(const api::CreateCollection& request, api::Callback<bool> done) {
+  consensuspb::Operation op;
+  auto* create = op.mutable_create_collection();
+  create->set_name(request.name);
+  *create->mutable_params() = request.params;
+  auto* p = create->mutable_params();
+  if (p->replication_factor() == 0) p->set_replication_factor(1);
+  if (p->write_consistency_factor() == 0) p->set_write_consistency_factor(1);
+  ProposeMeta(std::move(op), request.timeout, std::move(done));
+}
+
+void Node::UpdateCollection(const api::UpdateCollection& request, api::Callback<bool> done) {
+  consensuspb::Operation op;
+  auto* update = op.mutable_update_collection();
+  update->set_name(request.name);
+  if (request.replication_factor) update->set_replication_factor(*request.replication_factor);
+  if (request.write_consistency_factor) update->set_write_consistency_factor(*request.write_consistency_factor);
+  ProposeMeta(std::move(op), request.timeout, std::move(done));
+}
+
+void Node::DeleteCollection(const api::DeleteCollection& request, api::Callback<bool> done) {
+  consensuspb::Operation op;
+  op.mutable_delete_collection()->set_name(request.name);
+  ProposeMeta(std::move(op), request.timeout, std::move(done));
+}
+
+std::vector<std::string> Node::ListCollections() const {
+  std::vector<std::string> names;
+  for (const auto& c : consensus_.metadata().state().collections()) names.push_back(c.name());
+  return names;
+}
+
+bool Node::CollectionExists(const std::string& name) const {
+  return consensus_.metadata().FindCollection(name) != nullptr;
+}
+
+void Node::GetCollection(const std::string& name, api::Callback<api::CollectionInfo> done) {
+  const consensuspb::CollectionState* c = consensus_.metadata().FindCollection(name);
+  if (c == nullptr) return done(consensus::CollectionNotFound(name));
+  api::CollectionInfo info;
+  info.params = c->params();
+  for (const auto& shard : c->shards()) {
+    for (const auto& r : shard.replicas()) {
+      if (r.state() != consensuspb::ACTIVE) info.status = "yellow";
+      if (r.peer_id() == self_) ++info.segments_count;
+    }
+  }
+  reader_->Count(c->name(), std::nullopt, replication::ReadConsistency{}, options_.default_timeout,
+                 [info, done = std::move(done)](absl::StatusOr<uint64_t> count) mutable {
+                   if (count.ok()) info.points_count = *count;  // unknown while shards are unavailable
+                   done(info);
+                 });
+}
+
+void Node::UpdateAliases(const std::vector<api::AliasAction>& actions, std::optional<world::Duration> timeout,
+                         api::Callback<bool> done) {
+  if (actions.empty()) return done(true);
+  consensuspb::Operation op;
+  const api::AliasAction& a = actions.front();
+  if (a.kind == api::AliasAction::Kind::kCreate) {
+    op.mutable_create_alias()->set_alias(a.alias);
+    op.mutable_create_alias()->set_collection(a.collection);
+  } else {
+    op.mutable_delete_alias()->set_alias(a.alias);
+  }
+  std::vector<api::AliasAction> rest(actions.begin() + 1, actions.end());
+  ProposeMeta(std::move(op), timeout, [this, alive = alive_, rest, timeout, done](absl::StatusOr<bool> r) {
+    if (!*alive) return;
+    if (!r.ok()) return done(r);
+    UpdateAliases(rest, timeout, done);
+  });
+}
+
+std::vector<consensuspb::Alias> Node::ListAliases() const {
+  const auto& aliases = consensus_.metadata().state().aliases();
+  return {aliases.begin(), aliases.end()};
+}
+
+absl::StatusOr<api::CollectionClusterInfo> Node::CollectionCluster(const std::string& name) const {
+  const consensuspb::CollectionState* c = consensus_.metadata().FindCollection(name);
+  if (c == nullptr) return consensus::CollectionNotFound(name);
+  api::CollectionClusterInfo info;
+  info.peer_id = self_;
+  info.shard_count = static_cast<uint32_t>(c->shards_size());
+  for (const auto& shard : c->shards()) {
+    for (const auto& r : shard.replicas()) {
+      const std::string state = api::ReplicaStateName(r.state());
+      if (r.peer_id() == self_) {
+        const shard::ShardStore* store = shards_->Find(c->name(), shard.shard_id(), r.generation());
+        info.local_shards.push_back({shard.shard_id(), store ? store->points_count() : 0, state});
+      } else {
+        info.remote_shards.push_back({shard.shard_id(), r.peer_id(), state});
+      }
+    }
+  }
+  info.shard_transfers.assign(c->transfers().begin(), c->transfers().end());
+  return info;
+}
+
+void Node::UpdateCollectionCluster(const api::CollectionClusterUpdate& request, api::Callback<bool> done) {
+  const consensuspb::CollectionState* c = consensus_.metadata().FindCollection(request.collection);
+  if (c == nullptr) return done(consensus::CollectionNotFound(request.collection));
+  consensuspb::Operation op;
+  absl::Status invalid;
+  auto transfer = [&](const api::MoveShard& m, bool sync) {
+    if (m.from_peer_id == m.to_peer_id) {
+      invalid = absl::InvalidArgumentError("Bad request: from_peer_id and to_peer_id must differ");
+    } else if (m.method != "stream_records") {
+      invalid = absl::InvalidArgumentError(
+          absl::StrCat("Bad request: shard transfer method `", m.method, "` is not supported; use stream_records"));
+    }
+    auto* t = op.mutable_start_transfer();
+    t->set_collection(c->name());
+    t->mutable_transfer()->set_shard_id(m.shard_id);
+    t->mutable_transfer()->set_from(m.from_peer_id);
+    t->mutable_transfer()->set_to(m.to_peer_id);
+    t->mutable_transfer()->set_sync(sync);
+    t->mutable_transfer()->set_method(m.method);
+  };
+  if (const auto* m = std::get_if<api::MoveShard>(&request.operation)) transfer(*m, false);
+  if (const auto* m = std::get_if<api::ReplicateShard>(&request.operation)) transfer(*m, true);
+  if (const auto* a = std::get_if<api::AbortTransfer>(&request.operation)) {
+    auto* abort = op.mutable_abort_transfer();
+    abort->set_collection(c->name());
+    abort->set_shard_id(a->shard_id);
+    abort->set_from(a->from_peer_id);
+    abort->set_to(a->to_peer_id);
+    abort->set_reason("aborted by the user");
+  }
+  if (const auto* d = std::get_if<api::DropReplica>(&request.operation)) {
+    auto* drop = op.mutable_drop_replica();
+    drop->set_collection(c->name());
+    drop->set_shard_id(d->shard_id);
+    drop->set_peer_id(d->peer_id);
+  }
+  if (!invalid.ok()) return done(invalid);
+  ProposeMeta(std::move(op), request.timeout, std::move(done));
+}
+
+// ---- Points -----------------------------------------------------------------------------------
+
+void Node::WritePoints(const api::PointWrite& request, api::Callback<api::UpdateResult> done) {
+  replication::WriteOptions options;
+  options.wait = request.wait;
+  options.ordering = request.ordering;
+  options.timeout = TimeoutOr(request.timeout);
+  const uint64_t operation_id = next_operation_id_++;
+  const bool wait = request.wait;
+  writer_->Write(request.collection, request.op, options, [operation_id, wait, done = std::move(done)](absl::Status s) {
+    if (!s.ok()) return done(s);
+    api::UpdateResult result;
+    result.operation_id = operation_id;
+    result.status = wait ? api::UpdateResult::Status::kCompleted : api::UpdateResult::Status::kAcknowledged;
+    done(result);
+  });
+}
+
+void Node::Retrieve(const api::Retrieve& request, api::Callback<std::vector<shard::PointRecord>> done) {
+  reader_->Retrieve(request.collection, request.ids, request.with_payload, request.with_vector,
+                    request.read.consistency, ReadTimeout(request.read.timeout), std::move(done));
+}
+
+void Node::Scroll(const api::Scroll& request, api::Callback<shard::ScrollPage> done) {
+  reader_->Scroll(request.collection, request.request, request.read.consistency, ReadTimeout(request.read.timeout),
+                  std::move(done));
+}
+
+void Node::Count(const api::Count& request, api::Callback<uint64_t> done) {
+  reader_->Count(request.collection, request.filter, request.read.consistency, ReadTimeout(request.read.timeout),
+                 std::move(done));
+}
+
+void Node::Search(const api::Search& request, api::Callback<std::vector<shard::ScoredPoint>> done) {
+  reader_->Search(request.collection, request.request, request.read.consistency, ReadTimeout(request.read.timeout),
+                  std::move(done));
+}
+
+}  // namespace qdsim
