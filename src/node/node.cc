@@ -38,6 +38,8 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Open(world::Env& env, Options option
   n->writer_ = std::make_unique<replication::PointWriter>(env, n->self_, *n->rpc_, n->consensus_, *n->replicas_,
                                                           *n->marks_, writer);
   n->reader_ = std::make_unique<replication::PointReader>(n->self_, *n->rpc_, n->consensus_, *n->shards_);
+  n->transfers_ = std::make_unique<replication::ShardTransfers>(env, n->self_, *n->rpc_, n->consensus_, *n->shards_,
+                                                                *n->replicas_, n->options_.transfer_limits);
   n->rpc_->Handle(kJoinMethod, [n](world::PeerId from, std::string body, rpc::RpcEndpoint::Reply reply) {
     n->HandleJoin(from, std::move(body), std::move(reply));
   });
@@ -55,6 +57,7 @@ Node::~Node() {
   *alive_ = false;
   if (announce_timer_ != 0) env_.clock().Cancel(announce_timer_);
   // Parts built on others go first.
+  transfers_.reset();
   reader_.reset();
   writer_.reset();
   marks_.reset();

@@ -35,6 +35,7 @@
 #include "node/replication/point_reader.h"
 #include "node/replication/point_writer.h"
 #include "node/replication/replica_service.h"
+#include "node/replication/transfers.h"
 #include "node/rpc/rpc_endpoint.h"
 #include "node/world/env.h"
 #include "proto/cluster.pb.h"
@@ -47,6 +48,7 @@ class Node {
     std::string uri;                          // this peer's p2p URI, recorded in the metadata
     raft::RaftNode::Options raft;             // initial_voters: {self} for a first peer, {} to join
     replication::PointWriter::Config writer;  // qdrant_dead_marking reproduces Qdrant's behaviour
+    replication::TransferLimits transfer_limits;
     world::Duration default_timeout = world::Seconds(10);  // metadata and point operations
   };
 
@@ -112,6 +114,7 @@ class Node {
   std::unique_ptr<replication::DeadMarks> marks_;
   std::unique_ptr<replication::PointWriter> writer_;
   std::unique_ptr<replication::PointReader> reader_;
+  std::unique_ptr<replication::ShardTransfers> transfers_;
   uint64_t next_operation_id_ = 0;                 // UpdateResult.operation_id
   world::TimerId announce_timer_ = 0;              // AnnounceSelf retry
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // false once destroyed

@@ -160,8 +160,12 @@ class AckedWrites : public Checker {
         shard::PointRecord expected{pid, 0, model.point.payload(), model.point.vectors()};
         for (auto& [vname, vector] : *expected.vectors->mutable_vectors()) shard::Canonicalize(config, vname, vector);
         if (it->second != Canonical(expected)) {
+          shardpb::Point held;
+          held.ParseFromString(it->second);
           return Fail(sim, absl::StrCat("point ", id, " on peer ", peer, " (shard ", shard,
-                                        ") differs from its last acknowledged value"));
+                                        ") differs from its last acknowledged value: holds payload {",
+                                        held.payload().ShortDebugString(), "}, acknowledged {",
+                                        model.point.payload().ShortDebugString(), "}"));
         }
       }
     }

@@ -7,6 +7,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "node/collection/hash_ring.h"
 #include "node/node.h"
 #include "node/shard/point_id.h"
 #include "node/world/log.h"
@@ -114,7 +115,40 @@ class QdrantKind : public NodeKind {
     if (settings_.repair_at_s) At(*settings_.repair_at_s, [this] { RepairReplication(); });
     for (uint32_t c = 0; c < settings_.clients; ++c) clients_.push_back(Client{c});
     if (settings_.meta_ops_per_min > 0) ScheduleMetadataOp();
+    if (watch_point_) WatchPoint(*watch_point_);
   }
+
+  // Traces every change of one point's replicas (option watch_point): which life holds which version.
+  void WatchPoint(uint64_t id) {
+    for (PeerId p = 1; p <= sim_->nodes(); ++p) {
+      Node* n = Lookup(p);
+      std::string now = "down";
+      if (n) {
+        now = "-";
+        const auto* c = n->consensus().metadata().FindCollection(history_.collection);
+        if (c) {
+          uint32_t shard = collection::HashRing::Fair(c->shards_size()).ShardOfNumber(id);
+          for (const auto& r : c->shards(shard).replicas()) {
+            if (r.peer_id() != p) continue;
+            auto* st = n->local_shards().Find(c->name(), shard, r.generation());
+            std::string v = "none";
+            if (st) {
+              auto recs = st->Retrieve({shard::NumId(id)}, true, {});
+              if (recs.ok() && !recs->empty()) v = absl::StrCat((*recs)[0].payload->fields().at("v").number_value());
+            }
+            now = absl::StrCat(consensuspb::ReplicaState_Name(r.state()), "/g", r.generation(), " v=", v);
+          }
+        }
+      }
+      if (watch_[p] != now) {
+        sim_->trace().Record(sim_->now(), p, "watch", absl::StrCat("point ", id, ": ", now));
+        watch_[p] = now;
+      }
+    }
+    sim_->scheduler().After(world::Millis(5), [this, id] { WatchPoint(id); });
+  }
+  std::optional<uint64_t> watch_point_;     // option watch_point
+  std::map<PeerId, std::string> watch_;     // last traced state per node
 
   void OnFaultsEnd(Simulation& sim) override { raft_history_.faults_end = sim.now(); }
 
@@ -199,6 +233,8 @@ class QdrantKind : public NodeKind {
       st.lose_node = static_cast<PeerId>(*lose);
       ASSIGN_OR_RETURN(st.lose_at_s, OptionNumber(s, "lose_at_s", 10));
     }
+    ASSIGN_OR_RETURN(std::optional<double> watch, OptionalTime(s, "watch_point"));
+    if (watch) watch_point_ = static_cast<uint64_t>(*watch);
     ASSIGN_OR_RETURN(st.op_timeout_s, OptionNumber(s, "op_timeout_s", 2));
     ASSIGN_OR_RETURN(st.meta_ops_per_min, OptionNumber(s, "meta_ops_per_min", 6));
     ASSIGN_OR_RETURN(st.read_consistency, replication::ParseReadConsistency(OptionString(s, "read_consistency", "1")));
@@ -553,6 +589,9 @@ class QdrantKind : public NodeKind {
       if (*finished) return;
       *finished = true;
       Complete(record, s);
+      if (watch_point_ && std::count(ids.begin(), ids.end(), *watch_point_)) {
+        sim_->trace().Record(sim_->now(), 0, "watch", absl::StrCat("write of point ", *watch_point_, ": ", s.ToString()));
+      }
       for (uint64_t id : ids) {
         PointModel& m = history_.points[id];
         if (s.ok()) {

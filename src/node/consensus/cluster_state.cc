@@ -47,6 +47,29 @@ void RemoveReplica(consensuspb::ShardInfo* shard, uint64_t peer) {
   }
 }
 
+// Ends a transfer already taken out of the state the way an abort does: a target that had no
+// replica before loses the one the transfer created; an existing one is Dead (it still needs a
+// transfer).
+void UndoTarget(consensuspb::ShardInfo* shard, const consensuspb::ShardTransfer& t) {
+  if (t.new_replica()) {
+    RemoveReplica(shard, t.to());
+  } else if (consensuspb::Replica* target = FindReplica(shard, t.to())) {
+    target->set_state(consensuspb::DEAD);
+  }
+}
+
+// Aborts every transfer of `shard` whose source or target is `peer` (its replica is going away).
+void AbortTransfersInvolving(consensuspb::CollectionState* c, consensuspb::ShardInfo* shard, uint64_t peer) {
+  auto* ts = c->mutable_transfers();
+  for (int i = ts->size() - 1; i >= 0; --i) {
+    const consensuspb::ShardTransfer& t = ts->Get(i);
+    if (t.shard_id() != shard->shard_id() || (t.from() != peer && t.to() != peer)) continue;
+    const consensuspb::ShardTransfer ended = t;
+    ts->DeleteSubrange(i, 1);
+    UndoTarget(shard, ended);
+  }
+}
+
 absl::Status ValidateParams(const consensuspb::CollectionParams& p) {
   if (p.vectors().empty() && p.sparse_vectors().empty()) {
     return absl::InvalidArgumentError("Validation error: a collection needs at least one vector");
@@ -237,10 +260,9 @@ absl::Status ClusterStateMachine::RemovePeer(const consensuspb::RemovePeer& op) 
         absl::StrCat("Cannot remove peer ", op.peer_id(), " as there are shards on it"));
   }
   for (auto& c : *state_.mutable_collections()) {
-    for (auto& s : *c.mutable_shards()) RemoveReplica(&s, op.peer_id());
-    auto* ts = c.mutable_transfers();
-    for (int i = ts->size() - 1; i >= 0; --i) {
-      if (ts->Get(i).from() == op.peer_id() || ts->Get(i).to() == op.peer_id()) ts->DeleteSubrange(i, 1);
+    for (auto& s : *c.mutable_shards()) {
+      AbortTransfersInvolving(&c, &s, op.peer_id());  // a target it was feeding is undone
+      RemoveReplica(&s, op.peer_id());
     }
   }
   auto* peers = state_.mutable_peers();
@@ -325,12 +347,42 @@ absl::Status ClusterStateMachine::SetReplicaState(const consensuspb::SetReplicaS
                                                       op.peer_id(), " is generation ", r->generation(), ", not ",
                                                       op.from_generation()));
   }
+  if (!op.witnesses().empty()) {
+    bool witnessed = false;
+    for (const auto& w : op.witnesses()) {
+      const consensuspb::Replica* now = FindReplica(shard, w.peer_id());
+      witnessed |= now != nullptr && now->state() == consensuspb::ACTIVE && now->generation() == w.generation();
+    }
+    if (!witnessed) {
+      return absl::FailedPreconditionError(absl::StrCat("no replica that took the write is still Active in shard ",
+                                                        op.shard_id()));
+    }
+  }
   if (op.state() == consensuspb::DEAD && r->state() == consensuspb::ACTIVE && CountActive(*shard) == 1) {
     return absl::FailedPreconditionError(absl::StrCat("refusing to mark the last Active replica of shard ",
                                                       op.shard_id(), " dead"));
   }
   r->set_state(op.state());
+  EndTransfersBrokenBy(op);
   return absl::OkStatus();
+}
+
+void ClusterStateMachine::EndTransfersBrokenBy(const consensuspb::SetReplicaState& op) {
+  consensuspb::CollectionState* c = MutableCollection(op.collection());
+  consensuspb::ShardInfo* shard = *MutableShard(op.collection(), op.shard_id());
+  auto* ts = c->mutable_transfers();
+  for (int i = ts->size() - 1; i >= 0; --i) {
+    const consensuspb::ShardTransfer& t = ts->Get(i);
+    if (t.shard_id() != op.shard_id()) continue;
+    const bool source_left = t.from() == op.peer_id() && op.state() != consensuspb::ACTIVE;
+    const bool target_left = t.to() == op.peer_id() && op.state() != consensuspb::PARTIAL;
+    if (!source_left && !target_left) continue;
+    const consensuspb::ShardTransfer ended = t;
+    ts->DeleteSubrange(i, 1);
+    // A target that existed before keeps the state just asked for; otherwise as an abort.
+    if (target_left && !ended.new_replica()) continue;
+    UndoTarget(shard, ended);
+  }
 }
 
 absl::Status ClusterStateMachine::StartTransfer(const consensuspb::StartTransfer& op) {
@@ -366,6 +418,7 @@ absl::Status ClusterStateMachine::StartTransfer(const consensuspb::StartTransfer
   }
   target->set_state(consensuspb::PARTIAL);
   target->set_generation(NextGeneration());  // the target starts from empty files
+  transfer.set_target_generation(target->generation());
   InsertSorted(c->mutable_transfers(), std::move(transfer), [](const consensuspb::ShardTransfer& x) {
     return std::make_tuple(x.shard_id(), x.from(), x.to());
   });
@@ -374,13 +427,15 @@ absl::Status ClusterStateMachine::StartTransfer(const consensuspb::StartTransfer
 
 namespace {
 
-// Removes and returns the transfer (shard, from, to), or NotFound.
+// Removes and returns the transfer (shard, from, to) — of that target generation unless it is 0 —
+// or NotFound.
 absl::StatusOr<consensuspb::ShardTransfer> TakeTransfer(consensuspb::CollectionState* c, uint32_t shard,
-                                                        uint64_t from, uint64_t to) {
+                                                        uint64_t from, uint64_t to, uint64_t target_generation) {
   auto* ts = c->mutable_transfers();
   for (int i = 0; i < ts->size(); ++i) {
     const auto& t = ts->Get(i);
-    if (t.shard_id() == shard && t.from() == from && t.to() == to) {
+    if (t.shard_id() == shard && t.from() == from && t.to() == to &&
+        (target_generation == 0 || t.target_generation() == target_generation)) {
       consensuspb::ShardTransfer out = t;
       ts->DeleteSubrange(i, 1);
       return out;
@@ -394,22 +449,31 @@ absl::StatusOr<consensuspb::ShardTransfer> TakeTransfer(consensuspb::CollectionS
 
 absl::Status ClusterStateMachine::FinishTransfer(const consensuspb::FinishTransfer& op) {
   ASSIGN_OR_RETURN(consensuspb::ShardInfo * shard, MutableShard(op.collection(), op.shard_id()));
-  ASSIGN_OR_RETURN(consensuspb::ShardTransfer t,
-                   TakeTransfer(MutableCollection(op.collection()), op.shard_id(), op.from(), op.to()));
-  if (consensuspb::Replica* target = FindReplica(shard, t.to())) target->set_state(consensuspb::ACTIVE);
-  if (!t.sync()) RemoveReplica(shard, t.from());  // a move: the source gives its replica up
+  ASSIGN_OR_RETURN(consensuspb::ShardTransfer t, TakeTransfer(MutableCollection(op.collection()), op.shard_id(),
+                                                             op.from(), op.to(), op.target_generation()));
+  consensuspb::Replica* target = FindReplica(shard, t.to());
+  if (target == nullptr || target->state() != consensuspb::PARTIAL ||
+      (t.target_generation() != 0 && target->generation() != t.target_generation())) {
+    // The state kept the transfer's invariant, so this is only a defence: a transfer that can no
+    // longer finish must not stay either.
+    UndoTarget(shard, t);
+    return absl::FailedPreconditionError(absl::StrCat("transfer of shard ", op.shard_id(), " from peer ", op.from(),
+                                                      " to peer ", op.to(),
+                                                      " cannot finish: its target is no longer the replica it filled"));
+  }
+  target->set_state(consensuspb::ACTIVE);
+  if (!t.sync()) {  // a move: the source gives its replica up, and its other transfers end
+    AbortTransfersInvolving(MutableCollection(op.collection()), shard, t.from());
+    RemoveReplica(shard, t.from());
+  }
   return absl::OkStatus();
 }
 
 absl::Status ClusterStateMachine::AbortTransfer(const consensuspb::AbortTransfer& op) {
   ASSIGN_OR_RETURN(consensuspb::ShardInfo * shard, MutableShard(op.collection(), op.shard_id()));
-  ASSIGN_OR_RETURN(consensuspb::ShardTransfer t,
-                   TakeTransfer(MutableCollection(op.collection()), op.shard_id(), op.from(), op.to()));
-  if (t.new_replica()) {
-    RemoveReplica(shard, t.to());
-  } else if (consensuspb::Replica* target = FindReplica(shard, t.to())) {
-    target->set_state(consensuspb::DEAD);  // a recovery that failed: still needs one
-  }
+  ASSIGN_OR_RETURN(consensuspb::ShardTransfer t, TakeTransfer(MutableCollection(op.collection()), op.shard_id(),
+                                                             op.from(), op.to(), op.target_generation()));
+  UndoTarget(shard, t);  // a recovery that failed is Dead again: it still needs one
   return absl::OkStatus();
 }
 
@@ -426,6 +490,7 @@ absl::Status ClusterStateMachine::DropReplica(const consensuspb::DropReplica& op
   if (r->state() == consensuspb::ACTIVE && CountActive(*shard) == 1) {
     return absl::FailedPreconditionError(absl::StrCat("cannot drop the last Active replica of shard ", op.shard_id()));
   }
+  AbortTransfersInvolving(MutableCollection(op.collection()), shard, op.peer_id());
   RemoveReplica(shard, op.peer_id());
   return absl::OkStatus();
 }

@@ -3,12 +3,26 @@
 // Apply() is a pure, deterministic function of (state, operation): every peer applies the same
 // entries in the same order and reaches the same state — including the refusals (a collection that
 // already exists, a compare-and-set that no longer matches, removing the last Active replica), which
-// leave the state unchanged and come back as the same Status everywhere, so the proposer can
+// leave the state unchanged (one exception: see Transfers) and come back as the same Status everywhere, so the proposer can
 // answer its caller with it. Errors carry Qdrant's messages (SPEC.md §4-§7).
 //
 // Shard placement is decided here, at apply time, from the state every peer shares: each shard gets
 // min(replication_factor, peers) replicas on distinct peers, least-loaded peers first, ties broken
 // by peer id. New replicas start Initializing; their peer marks them Active once they exist locally.
+//
+// Transfers (ShardTransfer in consensus.proto). StartTransfer makes the target Partial with a new
+// generation (an empty life) and records it as the transfer's target_generation. While a transfer
+// is in the state its source is an Active replica and its target the Partial replica of that
+// generation; whatever would break this ends the transfer the way AbortTransfer does (a target
+// that had no replica before is removed, an existing one becomes Dead):
+//  - SetReplicaState taking the source out of Active or the target out of Partial (a target that
+//    existed before keeps the state asked for; the transfer is gone);
+//  - DropReplica or RemovePeer of its source or target, or a move (sync=false) from its source
+//    finishing; DeleteCollection drops it with the rest.
+// FinishTransfer and AbortTransfer name a transfer by (shard, from, to) and, if non-zero, its
+// target_generation. A FinishTransfer whose target no longer fits is the one refusal that changes
+// the state: it is refused (FailedPrecondition) and the transfer is aborted, since it can never
+// finish (with the invariant above kept, this does not happen).
 //
 //   ClusterStateMachine sm;
 //   absl::Status verdict = sm.Apply(op);   // op from a committed Raft entry
@@ -58,6 +72,8 @@ class ClusterStateMachine {
   absl::Status UpdateCollection(const consensuspb::UpdateCollection& op);
   absl::Status DeleteCollection(const consensuspb::DeleteCollection& op);
   absl::Status SetReplicaState(const consensuspb::SetReplicaState& op);
+  // After `op` changed a replica's state: aborts the transfers that replica no longer fits.
+  void EndTransfersBrokenBy(const consensuspb::SetReplicaState& op);
   absl::Status StartTransfer(const consensuspb::StartTransfer& op);
   absl::Status FinishTransfer(const consensuspb::FinishTransfer& op);
   absl::Status AbortTransfer(const consensuspb::AbortTransfer& op);

@@ -27,7 +27,8 @@ DeadMarks::~DeadMarks() {
 }
 
 consensuspb::SetReplicaState DeadMarks::Mark(const std::string& collection, uint32_t shard,
-                                            const consensuspb::Replica& replica) {
+                                            const consensuspb::Replica& replica,
+                                            const std::vector<consensuspb::Replica>& witnesses) {
   consensuspb::SetReplicaState mark;
   mark.set_collection(collection);
   mark.set_shard_id(shard);
@@ -35,12 +36,25 @@ consensuspb::SetReplicaState DeadMarks::Mark(const std::string& collection, uint
   mark.set_state(consensuspb::DEAD);
   mark.set_from_state(replica.state());
   mark.set_from_generation(replica.generation());
+  for (const auto& w : witnesses) *mark.add_witnesses() = w;
   return mark;
 }
 
-std::string DeadMarks::KeyOf(const consensuspb::SetReplicaState& mark) {
+std::string DeadMarks::PrefixOf(const consensuspb::SetReplicaState& mark) {
   return absl::StrCat(mark.collection(), "/", mark.shard_id(), "/", mark.peer_id(), "/", mark.from_generation(), "/",
-                      mark.from_state());
+                      mark.from_state(), "|");
+}
+
+std::string DeadMarks::KeyOf(const consensuspb::SetReplicaState& mark) {
+  std::string key = PrefixOf(mark);
+  for (const auto& w : mark.witnesses()) absl::StrAppend(&key, w.peer_id(), ":", w.generation(), ",");
+  return key;
+}
+
+bool DeadMarks::Pending(const std::string& collection, uint32_t shard, const consensuspb::Replica& replica) const {
+  const std::string prefix = PrefixOf(Mark(collection, shard, replica));
+  auto it = outstanding_.lower_bound(prefix);
+  return it != outstanding_.end() && it->first.compare(0, prefix.size(), prefix) == 0;
 }
 
 void DeadMarks::Load() {

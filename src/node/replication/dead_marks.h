@@ -27,6 +27,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "node/consensus/consensus_manager.h"
@@ -49,9 +50,11 @@ class DeadMarks {
   DeadMarks(world::Env& env, consensus::ConsensusManager& consensus);
   ~DeadMarks();
 
-  // The mark for `peer`'s replica of (collection, shard) as the writer saw it.
+  // The mark for `peer`'s replica of (collection, shard) as the writer saw it; `witnesses` are the
+  // Active replicas that took the write (see SetReplicaState.witnesses).
   static consensuspb::SetReplicaState Mark(const std::string& collection, uint32_t shard,
-                                           const consensuspb::Replica& replica);
+                                           const consensuspb::Replica& replica,
+                                           const std::vector<consensuspb::Replica>& witnesses = {});
 
   // Proposes `mark` once; `done` runs exactly once.
   void Propose(const consensuspb::SetReplicaState& mark, world::Duration timeout, Done done);
@@ -63,11 +66,14 @@ class DeadMarks {
   // Marks persisted and not yet settled.
   size_t outstanding() const { return outstanding_.size(); }
   // True if a persisted, unsettled mark covers `replica` of (collection, shard) in its current life.
-  bool Pending(const std::string& collection, uint32_t shard, const consensuspb::Replica& replica) const {
-    return outstanding_.count(KeyOf(Mark(collection, shard, replica))) > 0;
-  }
+  bool Pending(const std::string& collection, uint32_t shard, const consensuspb::Replica& replica) const;
+  // True if exactly this mark (witnesses included) is persisted and unsettled.
+  bool Pending(const consensuspb::SetReplicaState& mark) const { return outstanding_.count(KeyOf(mark)) > 0; }
 
  private:
+  // Marks are kept by replica life and witnesses: a mark is retried with the witnesses of every
+  // write that needed it, since any one of them still Active makes it valid.
+  static std::string PrefixOf(const consensuspb::SetReplicaState& mark);
   static std::string KeyOf(const consensuspb::SetReplicaState& mark);
   void Load();
   void Retry();

@@ -238,13 +238,57 @@ void PointWriter::Judge(std::shared_ptr<Fanout> f) {
   const bool mark = !config_.qdrant_dead_marking || verdict.ok();
   for (uint64_t peer : outcome.mark_dead) {
     const consensuspb::Replica* r = FindReplica(f->replicas, peer);
-    if (mark && r != nullptr && r->state() != consensuspb::PARTIAL) to_mark.push_back(*r);
+    if (mark && r != nullptr) to_mark.push_back(*r);
+  }
+  // A transfer target that took a write its source did not would keep it when the transfer
+  // finishes, while the source and its other replicas lack it: end that transfer instead.
+  const consensuspb::CollectionState* c = consensus_.metadata().FindCollection(f->collection);
+  if (!config_.qdrant_dead_marking && c != nullptr) {
+    for (uint64_t peer : f->succeeded) {
+      const consensuspb::Replica* r = FindReplica(f->replicas, peer);
+      if (r == nullptr || r->state() != consensuspb::PARTIAL) continue;
+      for (const auto& t : c->transfers()) {
+        if (t.shard_id() == f->shard && t.to() == peer &&
+            !std::binary_search(f->succeeded.begin(), f->succeeded.end(), t.from())) {
+          to_mark.push_back(*r);
+          break;
+        }
+      }
+    }
   }
   MarkDead(std::move(f), std::move(to_mark), std::move(verdict));
 }
 
+void PointWriter::Finish(std::shared_ptr<Fanout> f, absl::Status verdict) {
+  if (!verdict.ok() || config_.qdrant_dead_marking) return f->Answer(std::move(verdict));
+  // Every Active replica the shard has now must be one that took the write. A replica that became
+  // Active meanwhile (a transfer that finished, built from a source that had not seen the write
+  // yet or had missed it) would otherwise lack an acknowledged write: write again, to the new set.
+  const consensuspb::CollectionState* c = consensus_.metadata().FindCollection(f->collection);
+  if (c == nullptr || f->shard >= static_cast<uint32_t>(c->shards_size())) {
+    return f->Answer(consensus::CollectionNotFound(f->collection));
+  }
+  for (const auto& now : c->shards(f->shard).replicas()) {
+    if (now.state() != consensuspb::ACTIVE || marks_.Pending(f->collection, f->shard, now)) continue;
+    const consensuspb::Replica* then = FindReplica(f->replicas, now.peer_id());
+    const bool took_it = then != nullptr && then->generation() == now.generation() &&
+                         std::binary_search(f->succeeded.begin(), f->succeeded.end(), now.peer_id());
+    if (took_it) continue;
+    if (env_.clock().Now() + kStaleRetry >= f->deadline) {
+      return f->Answer(absl::UnavailableError(absl::StrCat("Service unavailable: the replicas of shard ", f->shard,
+                                                           " of collection `", f->collection,
+                                                           "` changed during the write")));
+    }
+    env_.clock().After(kStaleRetry, [this, alive = alive_, f] {
+      if (*alive) FanOut(f);
+    });
+    return;
+  }
+  f->Answer(std::move(verdict));
+}
+
 void PointWriter::MarkDead(std::shared_ptr<Fanout> f, std::vector<consensuspb::Replica> failed, absl::Status verdict) {
-  if (failed.empty()) return f->Answer(std::move(verdict));
+  if (failed.empty()) return Finish(std::move(f), std::move(verdict));
   if (config_.qdrant_dead_marking) {
     for (const auto& r : failed) {
       marks_.Propose(DeadMarks::Mark(f->collection, f->shard, r), world::Seconds(30), [](DeadMarks::Outcome) {});
@@ -257,27 +301,44 @@ void PointWriter::MarkDead(std::shared_ptr<Fanout> f, std::vector<consensuspb::R
     absl::Status verdict;
   };
   auto pending = std::make_shared<Pending>(Pending{failed.size(), std::move(verdict)});
-  auto settle = [f, pending](absl::Status problem) {
+  auto settle = [this, alive = alive_, f, pending](absl::Status problem) {
     if (!problem.ok() && pending->verdict.ok()) pending->verdict = std::move(problem);
-    if (--pending->left == 0) f->Answer(pending->verdict);
+    if (--pending->left == 0 && *alive) Finish(f, pending->verdict);
   };
   const world::Duration budget = std::max((f->deadline - env_.clock().Now()) * 9 / 10, world::Millis(1));
+  // A mark consensus could not decide in time is kept and retried either way: the replicas that
+  // took the write keep it even if the write fails, so the one that missed it must still be
+  // rebuilt for the replicas to agree. The write is acknowledged meanwhile only where marks may be
+  // deferred (at most two voters).
+  const bool defer = !config_.may_defer_marks || config_.may_defer_marks();
+  auto persist = [this, settle, defer](const consensuspb::SetReplicaState& mark) {
+    auto answer = [settle, defer, mark](absl::Status s) {
+      if (!s.ok() || defer) return settle(s);
+      settle(absl::UnavailableError(absl::StrCat(
+          "Service unavailable: replica of shard ", mark.shard_id(), " on peer ", mark.peer_id(),
+          " missed the update and could not be marked dead (no consensus majority reachable)")));
+    };
+    if (marks_.Pending(mark)) return answer(absl::OkStatus());
+    marks_.Persist(mark, answer);
+  };
+  // The mark holds only if a replica that took the write is still Active: a writer with stale
+  // metadata may have counted a success on a replica that is Dead already.
+  std::vector<consensuspb::Replica> witnesses;
+  for (uint64_t peer : f->succeeded) {
+    const consensuspb::Replica* r = FindReplica(f->replicas, peer);
+    if (r != nullptr && r->state() == consensuspb::ACTIVE) witnesses.push_back(*r);
+  }
   for (const auto& r : failed) {
-    consensuspb::SetReplicaState mark = DeadMarks::Mark(f->collection, f->shard, r);
+    consensuspb::SetReplicaState mark = DeadMarks::Mark(f->collection, f->shard, r, witnesses);
     if (marks_.Pending(f->collection, f->shard, r)) {
-      settle(absl::OkStatus());  // durable already
+      // Consensus could not take this replica's mark a moment ago: keep this write's witnesses
+      // with it too, rather than waiting for another timeout.
+      persist(mark);
       continue;
     }
-    marks_.Propose(mark, budget, [this, alive = alive_, f, mark, settle](DeadMarks::Outcome outcome) {
+    marks_.Propose(mark, budget, [this, alive = alive_, f, mark, settle, persist](DeadMarks::Outcome outcome) {
       if (!*alive) return;
-      if (outcome == DeadMarks::Outcome::kTimedOut) {
-        if (config_.may_defer_marks && !config_.may_defer_marks()) {
-          return settle(absl::UnavailableError(absl::StrCat(
-              "Service unavailable: replica of shard ", mark.shard_id(), " on peer ", mark.peer_id(),
-              " missed the update and could not be marked dead (no consensus majority reachable)")));
-        }
-        return marks_.Persist(mark, [settle](absl::Status s) { settle(s); });
-      }
+      if (outcome == DeadMarks::Outcome::kTimedOut) return persist(mark);
       if (outcome == DeadMarks::Outcome::kApplied) return settle(absl::OkStatus());
       // Refused: fine if the replica has left that life or is no longer updatable; not if it is
       // still the same Active replica (the shard's last one).

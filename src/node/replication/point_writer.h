@@ -16,16 +16,19 @@
 //  - a write is acknowledged only if every replica that missed it is Dead by then; if consensus
 //    refuses the mark because the replica is the shard's last Active one, the write fails, since
 //    that replica would otherwise be recovered onto the others without it. When consensus cannot
-//    decide in time, the write fails too — a peer that cannot reach a majority may be cut off
-//    from one that goes on writing — except in a cluster of at most two voters
-//    (Config::may_defer_marks), where no majority survives the loss of either peer: there the
-//    mark is made durable on this peer and retried until consensus decides, and the write is
-//    acknowledged, so that point writes go on while one peer is down (SPEC.md §6). The price,
+//    decide in time, the mark is made durable on this peer and retried until consensus decides
+//    (the replicas that took the write keep it, so the one that missed it must be rebuilt either
+//    way), and the write fails — a peer that cannot reach a majority may be cut off from one that
+//    goes on writing — except in a cluster of at most two voters (Config::may_defer_marks), where
+//    no majority survives the loss of either peer: there the write is acknowledged once its marks
+//    are durable, so that point writes go on while one peer is down (SPEC.md §6). The price,
 //    stated plainly: if the two peers are partitioned rather than one of them down, and clients
 //    write through both sides, the side whose marks lose keeps writes the other side never saw,
 //    and its recovery drops them.
-// Partial replicas (targets of a transfer) are not marked: the transfer's source forwards every
-// write to them.
+// A Partial replica (a transfer's target) that fails is marked too, which ends its transfer: once
+// the transfer has finished, only the writes themselves reach it. Before answering, the writer checks that every Active replica the shard has by
+// then took the write; one that became Active meanwhile (a transfer finished, built from a source
+// that missed the write) gets the write again with the rest, within the deadline.
 //
 // With `Config::qdrant_dead_marking` the writer behaves as Qdrant 1.19 does instead: failed
 // replicas are marked only when the write as a whole succeeded, and the answer does not depend on
@@ -96,6 +99,8 @@ class PointWriter {
   void FanOut(std::shared_ptr<Fanout> f);
   void Judge(std::shared_ptr<Fanout> f);
   void MarkDead(std::shared_ptr<Fanout> f, std::vector<consensuspb::Replica> failed, absl::Status verdict);
+  // Answers, or writes again if an Active replica that did not take the write has appeared.
+  void Finish(std::shared_ptr<Fanout> f, absl::Status verdict);
   void Forward(world::PeerId via, const std::string& collection, uint32_t shard, shardpb::ShardOperation op,
                bool wait, world::Instant deadline, Done done);
   absl::Status Validate(const consensuspb::CollectionState& c, const shardpb::ShardOperation& op) const;

@@ -65,6 +65,55 @@ consensuspb::Operation Finish(uint64_t from, uint64_t to) {
   return op;
 }
 
+consensuspb::Operation Abort(uint64_t from, uint64_t to, uint64_t target_generation = 0) {
+  consensuspb::Operation op;
+  auto* a = op.mutable_abort_transfer();
+  a->set_collection("a");
+  a->set_shard_id(0);
+  a->set_from(from);
+  a->set_to(to);
+  a->set_target_generation(target_generation);
+  return op;
+}
+
+consensuspb::Operation Drop(uint64_t peer) {
+  consensuspb::Operation op;
+  op.mutable_drop_replica()->set_collection("a");
+  op.mutable_drop_replica()->set_shard_id(0);
+  op.mutable_drop_replica()->set_peer_id(peer);
+  return op;
+}
+
+// Shard 0 of "a" on `peer`, or null.
+const consensuspb::Replica* ReplicaOn(const ClusterStateMachine& sm, uint64_t peer) {
+  for (const auto& r : sm.FindCollection("a")->shards(0).replicas()) {
+    if (r.peer_id() == peer) return &r;
+  }
+  return nullptr;
+}
+
+// Every transfer's source is an Active replica and its target the Partial replica of the
+// transfer's target generation (cluster_state.h).
+bool TransfersFitTheirReplicas(const ClusterStateMachine& sm) {
+  for (const auto& c : sm.state().collections()) {
+    for (const auto& t : c.transfers()) {
+      const consensuspb::ShardInfo* shard = nullptr;
+      for (const auto& s : c.shards()) {
+        if (s.shard_id() == t.shard_id()) shard = &s;
+      }
+      if (shard == nullptr) return false;
+      bool source_ok = false, target_ok = false;
+      for (const auto& r : shard->replicas()) {
+        source_ok |= r.peer_id() == t.from() && r.state() == consensuspb::ACTIVE;
+        target_ok |= r.peer_id() == t.to() && r.state() == consensuspb::PARTIAL &&
+                     r.generation() == t.target_generation();
+      }
+      if (!source_ok || !target_ok) return false;
+    }
+  }
+  return true;
+}
+
 ClusterStateMachine ThreePeers() {
   ClusterStateMachine sm;
   for (uint64_t id : {3, 1, 2}) EXPECT_TRUE(sm.Apply(AddPeer(id)).ok());
@@ -168,6 +217,126 @@ TEST(ClusterStateTest, MoveGivesUpTheSourceAndAbortRemovesANewReplica) {
   EXPECT_EQ(sm.FindCollection("a")->shards(0).replicas(0).peer_id(), dst);
 }
 
+// Collection "a" with one shard: Active on `src`, and (rf 2) Dead on `dst`; `spare` holds nothing.
+struct Recovering {
+  ClusterStateMachine sm = ThreePeers();
+  uint64_t src = 0, dst = 0, spare = 0;
+  Recovering() {
+    EXPECT_TRUE(sm.Apply(Create("a", 1, 2)).ok());
+    const auto& shard = sm.FindCollection("a")->shards(0);
+    src = shard.replicas(0).peer_id();
+    dst = shard.replicas(1).peer_id();
+    spare = 6 - src - dst;
+    EXPECT_TRUE(sm.Apply(SetState("a", 0, src, consensuspb::ACTIVE)).ok());
+    EXPECT_TRUE(sm.Apply(SetState("a", 0, dst, consensuspb::DEAD)).ok());
+  }
+  size_t transfers() const { return sm.FindCollection("a")->transfers_size(); }
+};
+
+TEST(ClusterStateTest, TransferRecordsTheGenerationItGaveItsTarget) {
+  Recovering r;
+  const uint64_t before = ReplicaOn(r.sm, r.dst)->generation();
+  ASSERT_TRUE(r.sm.Apply(Transfer(r.src, r.dst, /*sync=*/true)).ok());
+  const uint64_t gen = ReplicaOn(r.sm, r.dst)->generation();
+  EXPECT_GT(gen, before) << "the target starts a new, empty life";
+  EXPECT_EQ(r.sm.FindCollection("a")->transfers(0).target_generation(), gen);
+  EXPECT_TRUE(TransfersFitTheirReplicas(r.sm));
+}
+
+TEST(ClusterStateTest, LateFinishOrAbortOfAnEarlierTransferLeavesALaterOneAlone) {
+  Recovering r;
+  ASSERT_TRUE(r.sm.Apply(Transfer(r.src, r.dst, /*sync=*/true)).ok());
+  const uint64_t first = r.sm.FindCollection("a")->transfers(0).target_generation();
+  ASSERT_TRUE(r.sm.Apply(Abort(r.src, r.dst, first)).ok());
+  ASSERT_TRUE(r.sm.Apply(Transfer(r.src, r.dst, /*sync=*/true)).ok());
+  consensuspb::Operation late_finish = Finish(r.src, r.dst);
+  late_finish.mutable_finish_transfer()->set_target_generation(first);
+  EXPECT_TRUE(absl::IsNotFound(r.sm.Apply(late_finish)));
+  EXPECT_TRUE(absl::IsNotFound(r.sm.Apply(Abort(r.src, r.dst, first))));
+  EXPECT_EQ(r.transfers(), 1u);
+  EXPECT_EQ(ReplicaOn(r.sm, r.dst)->state(), consensuspb::PARTIAL);
+}
+
+TEST(ClusterStateTest, TargetLeavingPartialEndsItsTransfer) {
+  Recovering r;
+  ASSERT_TRUE(r.sm.Apply(Transfer(r.src, r.dst, /*sync=*/true)).ok());
+  ASSERT_TRUE(r.sm.Apply(SetState("a", 0, r.dst, consensuspb::DEAD, consensuspb::PARTIAL)).ok());
+  EXPECT_EQ(r.transfers(), 0u);
+  EXPECT_EQ(ReplicaOn(r.sm, r.dst)->state(), consensuspb::DEAD) << "an existing target keeps the state asked for";
+  // A new replica made Dead mid-transfer is removed, as an abort would.
+  ASSERT_TRUE(r.sm.Apply(Transfer(r.src, r.spare, /*sync=*/true)).ok());
+  ASSERT_TRUE(r.sm.Apply(SetState("a", 0, r.spare, consensuspb::DEAD)).ok());
+  EXPECT_EQ(r.transfers(), 0u);
+  EXPECT_EQ(ReplicaOn(r.sm, r.spare), nullptr);
+}
+
+TEST(ClusterStateTest, SourceLeavingActiveAbortsItsTransfers) {
+  Recovering r;
+  ASSERT_TRUE(r.sm.Apply(SetState("a", 0, r.dst, consensuspb::ACTIVE)).ok());
+  ASSERT_TRUE(r.sm.Apply(Transfer(r.src, r.spare, /*sync=*/true)).ok());
+  ASSERT_TRUE(r.sm.Apply(SetState("a", 0, r.src, consensuspb::DEAD, consensuspb::ACTIVE)).ok());
+  EXPECT_EQ(r.transfers(), 0u);
+  EXPECT_EQ(ReplicaOn(r.sm, r.spare), nullptr) << "the new target is removed";
+  EXPECT_EQ(ReplicaOn(r.sm, r.src)->state(), consensuspb::DEAD);
+}
+
+TEST(ClusterStateTest, DroppingOrRemovingEitherEndLeavesNoTransferBehind) {
+  {
+    Recovering r;  // drop the target: the transfer goes with it
+    ASSERT_TRUE(r.sm.Apply(Transfer(r.src, r.dst, /*sync=*/true)).ok());
+    ASSERT_TRUE(r.sm.Apply(Drop(r.dst)).ok());
+    EXPECT_EQ(r.transfers(), 0u);
+    EXPECT_EQ(ReplicaOn(r.sm, r.dst), nullptr);
+  }
+  {
+    Recovering r;  // drop the source (another Active replica remains): its new target is removed
+    ASSERT_TRUE(r.sm.Apply(SetState("a", 0, r.dst, consensuspb::ACTIVE)).ok());
+    ASSERT_TRUE(r.sm.Apply(Transfer(r.src, r.spare, /*sync=*/true)).ok());
+    ASSERT_TRUE(r.sm.Apply(Drop(r.src)).ok());
+    EXPECT_EQ(r.transfers(), 0u);
+    EXPECT_EQ(ReplicaOn(r.sm, r.spare), nullptr);
+    EXPECT_EQ(r.sm.FindCollection("a")->shards(0).replicas_size(), 1);
+  }
+  {
+    Recovering r;  // force-remove the source's peer: the existing target is Dead, not Partial forever
+    ASSERT_TRUE(r.sm.Apply(Transfer(r.src, r.dst, /*sync=*/true)).ok());
+    consensuspb::Operation remove;
+    remove.mutable_remove_peer()->set_peer_id(r.src);
+    remove.mutable_remove_peer()->set_force(true);
+    ASSERT_TRUE(r.sm.Apply(remove).ok());
+    EXPECT_EQ(r.transfers(), 0u);
+    EXPECT_EQ(ReplicaOn(r.sm, r.dst)->state(), consensuspb::DEAD);
+  }
+}
+
+// Found by InvariantsHoldUnderRandomOperations: two moves from one source, the first finishing,
+// left the second with a source replica that no longer existed.
+TEST(ClusterStateTest, FinishingAMoveEndsTheOtherTransfersOfItsSource) {
+  Recovering r;
+  ASSERT_TRUE(r.sm.Apply(Transfer(r.src, r.dst, /*sync=*/false)).ok());
+  ASSERT_TRUE(r.sm.Apply(Transfer(r.src, r.spare, /*sync=*/false)).ok());
+  ASSERT_TRUE(r.sm.Apply(Finish(r.src, r.dst)).ok());
+  EXPECT_EQ(r.transfers(), 0u);
+  EXPECT_EQ(ReplicaOn(r.sm, r.src), nullptr);
+  EXPECT_EQ(ReplicaOn(r.sm, r.spare), nullptr) << "the other move's new target is removed";
+  EXPECT_EQ(ReplicaOn(r.sm, r.dst)->state(), consensuspb::ACTIVE);
+}
+
+TEST(ClusterStateTest, FinishOfATransferWhoseTargetNoLongerFitsIsRefusedAndAborted) {
+  Recovering r;
+  ASSERT_TRUE(r.sm.Apply(Transfer(r.src, r.dst, /*sync=*/true)).ok());
+  // A state that breaks the invariant (as an image from elsewhere could): the target is Dead.
+  consensuspb::ClusterState broken = r.sm.state();
+  for (auto& rep : *broken.mutable_collections(0)->mutable_shards(0)->mutable_replicas()) {
+    if (rep.peer_id() == r.dst) rep.set_state(consensuspb::DEAD);
+  }
+  ASSERT_TRUE(r.sm.Restore(broken.SerializeAsString()).ok());
+  absl::Status s = r.sm.Apply(Finish(r.src, r.dst));
+  EXPECT_TRUE(absl::IsFailedPrecondition(s)) << s;
+  EXPECT_EQ(r.transfers(), 0u);
+  EXPECT_EQ(ReplicaOn(r.sm, r.dst)->state(), consensuspb::DEAD);
+}
+
 TEST(ClusterStateTest, PeerWithShardsIsRemovedOnlyByForce) {
   ClusterStateMachine sm = ThreePeers();
   ASSERT_TRUE(sm.Apply(Create("a", 3, 1)).ok());
@@ -205,14 +374,21 @@ TEST(ClusterStateTest, SnapshotRoundTrips) {
 }
 
 // Property: whatever sequence of operations is applied, replicas sit on distinct known peers,
-// repeated fields stay sorted, and no shard ever loses its last Active replica to a state change.
+// repeated fields stay sorted, every transfer fits its replicas (Active source, Partial target of
+// its generation), and no shard ever loses its last Active replica to a state change.
 RC_GTEST_PROP(ClusterStateTest, InvariantsHoldUnderRandomOperations, ()) {
   ClusterStateMachine sm;
-  const int steps = *rc::gen::inRange(1, 60);
+  // Start from three peers and a collection, so that most operations have something to act on.
+  for (uint64_t id = 1; id <= 3; ++id) RC_ASSERT(sm.Apply(AddPeer(id)).ok());
+  RC_ASSERT(sm.Apply(Create("a", *rc::gen::inRange<uint32_t>(1, 4), *rc::gen::inRange<uint32_t>(1, 4))).ok());
+  const int steps = *rc::gen::element(5, 20, 60);
+  int started = 0;  // transfers that started (reported: the property must reach them)
   for (int i = 0; i < steps; ++i) {
-    const int kind = *rc::gen::inRange(0, 6);
-    const uint64_t peer = *rc::gen::inRange<uint64_t>(1, 6);
-    const std::string coll = *rc::gen::element<std::string>("a", "b");
+    // Kinds 0-5 change peers, collections and replicas; 6-9 drive transfers, so they come more often.
+    const int kind = *rc::gen::weightedElement<int>(
+        {{2, 0}, {2, 1}, {3, 2}, {1, 3}, {1, 4}, {1, 5}, {5, 6}, {2, 7}, {2, 8}, {4, 9}});
+    const uint64_t peer = *rc::gen::element<uint64_t>(1, 2, 3, 4, 5);
+    const std::string coll = *rc::gen::element<std::string>("a", "a", "a", "b");
     consensuspb::Operation op;
     switch (kind) {
       case 0: op = AddPeer(peer); break;
@@ -232,13 +408,41 @@ RC_GTEST_PROP(ClusterStateTest, InvariantsHoldUnderRandomOperations, ()) {
         d->set_peer_id(peer);
         break;
       }
-      default: op.mutable_delete_collection()->set_name(coll);
+      case 5: op.mutable_delete_collection()->set_name(coll); break;
+      case 6: {  // from an Active replica of shard 0 when there is one, else from anywhere
+        uint64_t from = *rc::gen::inRange<uint64_t>(1, 6);
+        if (const auto* c = sm.FindCollection(coll); c != nullptr && *rc::gen::arbitrary<bool>()) {
+          for (const auto& r : c->shards(0).replicas()) {
+            if (r.state() == consensuspb::ACTIVE) from = r.peer_id();
+          }
+        }
+        op = Transfer(from, peer, *rc::gen::arbitrary<bool>());
+        op.mutable_start_transfer()->set_collection(coll);
+        break;
+      }
+      case 7:
+      case 8: {  // of a running transfer when there is one, else of none
+        uint64_t from = *rc::gen::inRange<uint64_t>(1, 6), to = peer;
+        if (const auto* c = sm.FindCollection(coll); c != nullptr && !c->transfers().empty()) {
+          from = c->transfers(0).from();
+          to = c->transfers(0).to();
+        }
+        op = kind == 7 ? Finish(from, to) : Abort(from, to);
+        if (op.has_finish_transfer()) op.mutable_finish_transfer()->set_collection(coll);
+        if (op.has_abort_transfer()) op.mutable_abort_transfer()->set_collection(coll);
+        break;
+      }
+      default: {  // shard 0 of `coll` Active on `peer`, so that transfers have sources
+        op = SetState(coll, 0, peer, consensuspb::ACTIVE);
+      }
     }
     // Count shards with an Active replica before; a refused op must leave the state unchanged.
     const std::string before = sm.Snapshot();
     const absl::Status s = sm.Apply(op);
     if (!s.ok()) RC_ASSERT(sm.Snapshot() == before);
     for (int j = 1; j < sm.state().peers_size(); ++j) RC_ASSERT(sm.state().peers(j - 1).id() < sm.state().peers(j).id());
+    RC_ASSERT(TransfersFitTheirReplicas(sm));
+    if (op.has_start_transfer() && s.ok()) ++started;
     for (const auto& c : sm.state().collections()) {
       for (const auto& shard : c.shards()) {
         std::set<uint64_t> holders;
@@ -263,6 +467,7 @@ RC_GTEST_PROP(ClusterStateTest, InvariantsHoldUnderRandomOperations, ()) {
       }
     }
   }
+  RC_CLASSIFY(started > 0, "a transfer started");
 }
 
 }  // namespace
