@@ -153,6 +153,13 @@ class QdrantKind : public NodeKind {
   void OnFaultsEnd(Simulation& sim) override { raft_history_.faults_end = sim.now(); }
 
   std::optional<PeerId> FindRole(Simulation& sim, std::string_view role) override {
+    if (role == "follower") {  // the lowest-id running node that is not the leader
+      std::optional<PeerId> leader = FindRole(sim, "leader");
+      for (PeerId id = 1; id <= sim.nodes(); ++id) {
+        if (Lookup(id) != nullptr && id != leader) return id;
+      }
+      return std::nullopt;
+    }
     if (role != "leader") return std::nullopt;
     std::optional<PeerId> best;
     uint64_t best_term = 0;

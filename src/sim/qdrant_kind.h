@@ -2,6 +2,9 @@
 // replication, transfers and recovery — under the simulator, with a workload of clients that create
 // collections, write and read points and run metadata operations, and the checkers of SPEC.md §6.
 //
+// Roles for scenario steps: "leader" (the Raft leader of the highest term) and "follower" (the
+// lowest-id running node that is not the leader).
+//
 // Scenario options (all optional):
 //   pre_vote, check_quorum          Raft switches (Qdrant runs with both off) [true]
 //   tick_ms, compact_entries        Raft timing and compaction [100, 128]
