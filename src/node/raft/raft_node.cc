@@ -1,3 +1,4 @@
+#include <utility>
 #include "node/raft/raft_node.h"
 
 #include <algorithm>
@@ -228,7 +229,12 @@ void RaftNode::Durable(const PendingReady& p) {
 
 void RaftNode::Complete(const std::shared_ptr<PendingReady>& p) {
   busy_ = false;
+  // Applying entries runs the state machine, whose listeners may propose: the Process() inside
+  // Propose() must not take the next Ready before this one is advanced (and must not apply later
+  // entries in the middle of this batch), so it waits for the one below.
+  const bool was_processing = std::exchange(processing_, true);
   Finish(p->rd);
+  processing_ = was_processing;
   Process();  // a no-op when called from inside Process()'s own loop
 }
 

@@ -34,7 +34,8 @@ consensuspb::SetReplicaState DeadMarks::Mark(const std::string& collection, uint
   mark.set_shard_id(shard);
   mark.set_peer_id(replica.peer_id());
   mark.set_state(consensuspb::DEAD);
-  mark.set_from_state(replica.state());
+  // Compare-and-set on the life only: a Partial replica whose transfer finished meanwhile (now
+  // Active) missed or took the write all the same.
   mark.set_from_generation(replica.generation());
   for (const auto& w : witnesses) *mark.add_witnesses() = w;
   return mark;
@@ -106,6 +107,7 @@ void DeadMarks::Persist(const consensuspb::SetReplicaState& mark, std::function<
     if (!*alive) return;
     --persisting_;
     if (synced.ok()) {
+      QDSIM_LOG(env_.logger(), kInfo) << "dead-mark kept for retry: " << key;
       outstanding_[key] = mark;
       ScheduleRetry();
     }
@@ -125,10 +127,13 @@ void DeadMarks::Retry() {
   for (const auto& [key, mark] : outstanding_) {
     if (in_flight_.count(key)) continue;
     in_flight_[key] = true;
-    Propose(mark, world::Seconds(10), [this, alive = alive_, key](Outcome outcome) {
+    Propose(mark, kRetryEvery * 2, [this, alive = alive_, key](Outcome outcome) {
       if (!*alive) return;
       in_flight_.erase(key);
-      if (outcome != Outcome::kTimedOut) Settle(key);
+      if (outcome != Outcome::kTimedOut) {
+        QDSIM_LOG(env_.logger(), kInfo) << "dead-mark " << key << (outcome == Outcome::kApplied ? " applied" : " refused");
+        Settle(key);
+      }
     });
   }
   if (!outstanding_.empty()) ScheduleRetry();

@@ -1,8 +1,8 @@
 // DeadMarks: proposing that replicas which missed a write are Dead, and not forgetting it.
 //
 // A replica that failed a write may lack it, so it must stop serving reads until a transfer has
-// brought it back (SPEC.md §6). The mark is a compare-and-set through consensus: from the state and
-// generation (life) the writer saw, so a mark that arrives late never kills a replica that has been
+// brought it back (SPEC.md §6). The mark is a compare-and-set through consensus: on the generation
+// (life) the writer saw, whatever its state now, so a mark that arrives late never kills a replica that has been
 // recovered since. When consensus cannot commit the mark in time (no majority: two peers, one
 // down), the write may still succeed on the remaining replica — so the mark is made durable on this
 // peer's disk before the write is acknowledged, and proposed again every second, across restarts,

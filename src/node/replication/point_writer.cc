@@ -240,20 +240,14 @@ void PointWriter::Judge(std::shared_ptr<Fanout> f) {
     const consensuspb::Replica* r = FindReplica(f->replicas, peer);
     if (mark && r != nullptr) to_mark.push_back(*r);
   }
-  // A transfer target that took a write its source did not would keep it when the transfer
-  // finishes, while the source and its other replicas lack it: end that transfer instead.
-  const consensuspb::CollectionState* c = consensus_.metadata().FindCollection(f->collection);
-  if (!config_.qdrant_dead_marking && c != nullptr) {
+  // A transfer target that took a write that failed would keep it when its transfer finishes, while
+  // its source (which, being the last Active replica if the write failed, was not marked) lacks it:
+  // mark the target too. (When the write succeeds, every Active replica that failed is marked,
+  // sources included, which ends their transfers.)
+  if (!config_.qdrant_dead_marking && !verdict.ok()) {
     for (uint64_t peer : f->succeeded) {
       const consensuspb::Replica* r = FindReplica(f->replicas, peer);
-      if (r == nullptr || r->state() != consensuspb::PARTIAL) continue;
-      for (const auto& t : c->transfers()) {
-        if (t.shard_id() == f->shard && t.to() == peer &&
-            !std::binary_search(f->succeeded.begin(), f->succeeded.end(), t.from())) {
-          to_mark.push_back(*r);
-          break;
-        }
-      }
+      if (r != nullptr && r->state() == consensuspb::PARTIAL) to_mark.push_back(*r);
     }
   }
   MarkDead(std::move(f), std::move(to_mark), std::move(verdict));

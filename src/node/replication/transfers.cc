@@ -573,6 +573,7 @@ bool ShardTransfers::ReconcileRecovery(const consensuspb::ClusterState& state) {
   for (const auto& [shard, source] : recovering_) ++outgoing[source];
 
   bool needed = false;
+  std::vector<std::tuple<std::string, uint32_t, world::PeerId>> proposals;  // (collection, shard, source)
   std::set<ShardRef> not_active;  // local replicas that are not Active (attempt counts are kept for them)
   for (const auto& c : state.collections()) {
     for (const auto& s : c.shards()) {
@@ -586,12 +587,14 @@ bool ShardTransfers::ReconcileRecovery(const consensuspb::ClusterState& state) {
       if (recovering_.contains(ref) || incoming >= limits_.incoming) continue;
       const std::optional<world::PeerId> source = PickSource(state, c.name(), s, outgoing);
       if (!source) continue;
-      ProposeRecovery(c.name(), s.shard_id(), *source);
+      proposals.push_back({c.name(), s.shard_id(), *source});
       ++incoming;
       ++outgoing[*source];
     }
   }
   std::erase_if(recovery_attempts_, [&](const auto& entry) { return !not_active.contains(entry.first); });
+  // Proposed only now: a proposal may apply committed entries at once, which changes `state`.
+  for (const auto& [collection, shard, source] : proposals) ProposeRecovery(collection, shard, source);
   return needed;
 }
 
