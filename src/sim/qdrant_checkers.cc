@@ -324,9 +324,15 @@ class SearchOracle : public Checker {
     for (size_t i = 0; i < k; ++i) {
       const float want = all[i].first, got = (*answer)[i].score;
       if (std::fabs(want - got) > 1e-4f * std::max(1.0f, std::fabs(want))) {
+        std::string got_ids, want_ids;
+        for (size_t j = 0; j < k; ++j) {
+          absl::StrAppend(&got_ids, j ? " " : "", shard::FormatPointId((*answer)[j].id));
+          absl::StrAppend(&want_ids, j ? " " : "", all[j].second.ToString());
+        }
         sim.ReportViolation("search_oracle",
-                            absl::StrFormat("search through peer %d: hit %d scores %g, brute force %g (point %s)", via, i,
-                                            got, want, all[i].second.ToString()));
+                            absl::StrFormat("search through peer %d: hit %d scores %g, brute force %g (point %s); "
+                                            "answered [%s], brute force [%s]",
+                                            via, i, got, want, all[i].second.ToString(), got_ids, want_ids));
         return;
       }
     }
@@ -476,14 +482,17 @@ class Availability : public Checker {
     }
     if (v_.metadata_available) {
       int tried = 0, ok = 0;
+      std::string first_error;
       for (const OpRecord& r : ops) {
         if (r.kind != OpRecord::Kind::kMetadata || !in(r, *v_.metadata_available)) continue;
         ++tried;
         ok += r.ok;
+        if (!r.ok && first_error.empty()) first_error = r.answered ? r.error : "no answer";
       }
       report_.push_back(absl::StrFormat("availability: %d/%d metadata operations succeeded in the window", ok, tried));
-      if (tried == 0 || ok * 2 <= tried) {
-        return Fail(sim, absl::StrFormat("metadata operations were not available in the window: %d/%d", ok, tried));
+      if (tried == 0 || ok * 2 < tried) {
+        return Fail(sim, absl::StrFormat("metadata operations were not available in the window: %d/%d; first error: %s",
+                                         ok, tried, first_error));
       }
     }
     if (v_.points_available) {

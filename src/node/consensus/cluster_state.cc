@@ -358,12 +358,38 @@ absl::Status ClusterStateMachine::SetReplicaState(const consensuspb::SetReplicaS
                                                         op.shard_id()));
     }
   }
+  if (!op.also_dead().empty()) return MarkDeadTogether(shard, op);
   if (op.state() == consensuspb::DEAD && r->state() == consensuspb::ACTIVE && CountActive(*shard) == 1) {
     return absl::FailedPreconditionError(absl::StrCat("refusing to mark the last Active replica of shard ",
                                                       op.shard_id(), " dead"));
   }
   r->set_state(op.state());
   EndTransfersBrokenBy(op);
+  return absl::OkStatus();
+}
+
+absl::Status ClusterStateMachine::MarkDeadTogether(consensuspb::ShardInfo* shard,
+                                                   const consensuspb::SetReplicaState& op) {
+  std::vector<std::pair<uint64_t, uint64_t>> targets = {{op.peer_id(), op.from_generation()}};
+  for (const auto& r : op.also_dead()) targets.emplace_back(r.peer_id(), r.generation());
+  bool any = false;
+  for (const auto& [peer, generation] : targets) {
+    consensuspb::Replica* r = FindReplica(shard, peer);
+    if (r == nullptr || r->generation() != generation || r->state() == consensuspb::DEAD) continue;
+    if (r->state() == consensuspb::ACTIVE && CountActive(*shard) == 1) continue;  // never the last Active
+    r->set_state(consensuspb::DEAD);
+    consensuspb::SetReplicaState one;
+    one.set_collection(op.collection());
+    one.set_shard_id(op.shard_id());
+    one.set_peer_id(peer);
+    one.set_state(consensuspb::DEAD);
+    EndTransfersBrokenBy(one);
+    any = true;
+  }
+  if (!any) {
+    return absl::FailedPreconditionError(absl::StrCat("none of the replicas of shard ", op.shard_id(),
+                                                      " to mark dead is still that life, or it is the last Active"));
+  }
   return absl::OkStatus();
 }
 

@@ -74,6 +74,8 @@ class ClusterStateMachine {
   absl::Status SetReplicaState(const consensuspb::SetReplicaState& op);
   // After `op` changed a replica's state: aborts the transfers that replica no longer fits.
   void EndTransfersBrokenBy(const consensuspb::SetReplicaState& op);
+  // SetReplicaState with also_dead: several replicas marked Dead in one step.
+  absl::Status MarkDeadTogether(consensuspb::ShardInfo* shard, const consensuspb::SetReplicaState& op);
   absl::Status StartTransfer(const consensuspb::StartTransfer& op);
   absl::Status FinishTransfer(const consensuspb::FinishTransfer& op);
   absl::Status AbortTransfer(const consensuspb::AbortTransfer& op);

@@ -49,13 +49,20 @@ std::string DeadMarks::PrefixOf(const consensuspb::SetReplicaState& mark) {
 std::string DeadMarks::KeyOf(const consensuspb::SetReplicaState& mark) {
   std::string key = PrefixOf(mark);
   for (const auto& w : mark.witnesses()) absl::StrAppend(&key, w.peer_id(), ":", w.generation(), ",");
+  absl::StrAppend(&key, "+");
+  for (const auto& r : mark.also_dead()) absl::StrAppend(&key, r.peer_id(), ":", r.generation(), ",");
   return key;
 }
 
 bool DeadMarks::Pending(const std::string& collection, uint32_t shard, const consensuspb::Replica& replica) const {
-  const std::string prefix = PrefixOf(Mark(collection, shard, replica));
-  auto it = outstanding_.lower_bound(prefix);
-  return it != outstanding_.end() && it->first.compare(0, prefix.size(), prefix) == 0;
+  for (const auto& [key, mark] : outstanding_) {
+    if (mark.collection() != collection || mark.shard_id() != shard) continue;
+    if (mark.peer_id() == replica.peer_id() && mark.from_generation() == replica.generation()) return true;
+    for (const auto& r : mark.also_dead()) {
+      if (r.peer_id() == replica.peer_id() && r.generation() == replica.generation()) return true;
+    }
+  }
+  return false;
 }
 
 void DeadMarks::Load() {

@@ -65,10 +65,10 @@ class DeadMarks {
 
   // Marks persisted and not yet settled.
   size_t outstanding() const { return outstanding_.size(); }
-  // True if a persisted, unsettled mark covers `replica` of (collection, shard) in its current life.
+  // True if a persisted, unsettled mark covers `replica` of (collection, shard) in its current life
+  // (as its first replica or in also_dead).
   bool Pending(const std::string& collection, uint32_t shard, const consensuspb::Replica& replica) const;
   // True if exactly this mark (witnesses included) is persisted and unsettled.
-  bool Pending(const consensuspb::SetReplicaState& mark) const { return outstanding_.count(KeyOf(mark)) > 0; }
 
  private:
   // Marks are kept by replica life and witnesses: a mark is retried with the witnesses of every

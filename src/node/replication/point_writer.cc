@@ -289,68 +289,58 @@ void PointWriter::MarkDead(std::shared_ptr<Fanout> f, std::vector<consensuspb::R
     }
     return f->Answer(std::move(verdict));
   }
-  // Every mark settles (applied, refused, or made durable) before the answer.
-  struct Pending {
-    size_t left;
-    absl::Status verdict;
-  };
-  auto pending = std::make_shared<Pending>(Pending{failed.size(), std::move(verdict)});
-  auto settle = [this, alive = alive_, f, pending](absl::Status problem) {
-    if (!problem.ok() && pending->verdict.ok()) pending->verdict = std::move(problem);
-    if (--pending->left == 0 && *alive) Finish(f, pending->verdict);
-  };
-  const world::Duration budget = std::max((f->deadline - env_.clock().Now()) * 9 / 10, world::Millis(1));
-  // A mark consensus could not decide in time is kept and retried either way: the replicas that
-  // took the write keep it even if the write fails, so the one that missed it must still be
-  // rebuilt for the replicas to agree. The write is acknowledged meanwhile only where marks may be
-  // deferred (at most two voters).
-  const bool defer = !config_.may_defer_marks || config_.may_defer_marks();
-  auto persist = [this, settle, defer](const consensuspb::SetReplicaState& mark) {
-    auto answer = [settle, defer, mark](absl::Status s) {
-      if (!s.ok() || defer) return settle(s);
-      settle(absl::UnavailableError(absl::StrCat(
-          "Service unavailable: replica of shard ", mark.shard_id(), " on peer ", mark.peer_id(),
-          " missed the update and could not be marked dead (no consensus majority reachable)")));
-    };
-    if (marks_.Pending(mark)) return answer(absl::OkStatus());
-    marks_.Persist(mark, answer);
-  };
-  // The mark holds only if a replica that took the write is still Active: a writer with stale
-  // metadata may have counted a success on a replica that is Dead already.
+  // The replicas that missed the write are marked together, in one operation: marked one by one,
+  // one of them could be picked as the source that rebuilds another. The mark holds only if a
+  // replica that took the write is still Active (a writer with stale metadata may have counted a
+  // success on a replica that is Dead already).
   std::vector<consensuspb::Replica> witnesses;
   for (uint64_t peer : f->succeeded) {
     const consensuspb::Replica* r = FindReplica(f->replicas, peer);
     if (r != nullptr && r->state() == consensuspb::ACTIVE) witnesses.push_back(*r);
   }
-  for (const auto& r : failed) {
-    consensuspb::SetReplicaState mark = DeadMarks::Mark(f->collection, f->shard, r, witnesses);
-    if (marks_.Pending(f->collection, f->shard, r)) {
-      // Consensus could not take this replica's mark a moment ago: keep this write's witnesses
-      // with it too, rather than waiting for another timeout.
-      persist(mark);
-      continue;
-    }
-    marks_.Propose(mark, budget, [this, alive = alive_, f, mark, settle, persist](DeadMarks::Outcome outcome) {
+  consensuspb::SetReplicaState mark = DeadMarks::Mark(f->collection, f->shard, failed.front(), witnesses);
+  for (size_t i = 1; i < failed.size(); ++i) *mark.add_also_dead() = failed[i];
+  // A mark consensus cannot decide in time is kept and retried either way: the replicas that took
+  // the write keep it even if the write fails, so the ones that missed it must still be rebuilt
+  // for the replicas to agree. The write is acknowledged meanwhile only where marks may be
+  // deferred (at most two voters).
+  const bool defer = !config_.may_defer_marks || config_.may_defer_marks();
+  auto persist = [this, alive = alive_, f, verdict, defer, mark] {
+    marks_.Persist(mark, [this, alive, f, verdict, defer, mark](absl::Status s) {
       if (!*alive) return;
-      if (outcome == DeadMarks::Outcome::kTimedOut) return persist(mark);
-      if (outcome == DeadMarks::Outcome::kApplied) return settle(absl::OkStatus());
-      // Refused: fine if the replica has left that life or is no longer updatable; not if it is
-      // still the same Active replica (the shard's last one).
-      const consensuspb::CollectionState* c = consensus_.metadata().FindCollection(mark.collection());
-      const consensuspb::Replica* now = nullptr;
-      if (c != nullptr && mark.shard_id() < static_cast<uint32_t>(c->shards_size())) {
-        for (const auto& r : c->shards(mark.shard_id()).replicas()) {
-          if (r.peer_id() == mark.peer_id()) now = &r;
+      if (!s.ok()) return Finish(f, s);
+      if (defer) return Finish(f, verdict);
+      Finish(f, absl::UnavailableError(absl::StrCat(
+                    "Service unavailable: a replica of shard ", mark.shard_id(), " (peer ", mark.peer_id(),
+                    ") missed the update and could not be marked dead (no consensus majority reachable)")));
+    });
+  };
+  bool pending = false;
+  for (const auto& r : failed) pending |= marks_.Pending(f->collection, f->shard, r);
+  if (pending) return persist();  // consensus could not take it a moment ago: no second timeout
+  const world::Duration budget = std::max((f->deadline - env_.clock().Now()) * 9 / 10, world::Millis(1));
+  marks_.Propose(mark, budget, [this, alive = alive_, f, verdict, failed, persist](DeadMarks::Outcome outcome) {
+    if (!*alive) return;
+    if (outcome == DeadMarks::Outcome::kTimedOut) return persist();
+    // Applied or refused: each replica must have left that life or no longer take writes; one
+    // that still does (the shard's last Active replica) would be recovered onto the others
+    // without the write, so the write is not acknowledged.
+    const consensuspb::CollectionState* c = consensus_.metadata().FindCollection(f->collection);
+    if (c != nullptr && f->shard < static_cast<uint32_t>(c->shards_size())) {
+      for (const auto& now : c->shards(f->shard).replicas()) {
+        for (const auto& missed : failed) {
+          if (now.peer_id() == missed.peer_id() && now.generation() == missed.generation() &&
+              IsUpdatable(now.state())) {
+            return Finish(f, absl::UnavailableError(absl::StrCat(
+                                 "Service unavailable: replica of shard ", f->shard, " on peer ", now.peer_id(),
+                                 " missed the update and is the last Active replica; the update is not "
+                                 "acknowledged")));
+          }
         }
       }
-      if (now != nullptr && now->generation() == mark.from_generation() && IsUpdatable(now->state())) {
-        return settle(absl::UnavailableError(absl::StrCat(
-            "Service unavailable: replica of shard ", mark.shard_id(), " on peer ", mark.peer_id(),
-            " missed the update and is the last Active replica; the update is not acknowledged")));
-      }
-      settle(absl::OkStatus());
-    });
-  }
+    }
+    Finish(f, verdict);
+  });
 }
 
 }  // namespace qdsim::replication

@@ -16,7 +16,6 @@ constexpr world::Duration kMaxBackoff = world::Seconds(2);
 constexpr world::Duration kGiveUpAfter = world::Seconds(30);     // source: nothing acknowledged
 constexpr world::Duration kQuietLimit = world::Seconds(30);      // target: nothing received
 constexpr world::Duration kForgetAfter = world::Seconds(60);     // target: the place of an ended stream
-constexpr world::Duration kStrictFinishFor = world::Seconds(1);  // source: waiting for an empty queue
 constexpr world::Duration kProposeTimeout = world::Seconds(10);
 constexpr world::Duration kTick = world::Seconds(1);             // periodic reconcile while busy
 
@@ -219,7 +218,6 @@ void ShardTransfers::StartStream(const consensuspb::ClusterState& state, const K
   // Everything applied so far; from this instant on, OnApplied queues what the replica applies.
   for (shardpb::PointBatch& batch : store->ExportBatches(kBatchSize)) stream.pending.emplace_back(std::move(batch));
   stream.batches_left = stream.pending.size();
-  stream.batches_done_at = env_.clock().Now();
   QDSIM_LOG(env_.logger(), kInfo) << "streaming shard " << key.shard << " of " << key.collection << " to peer "
                                   << key.to << ": " << store->points_count() << " points in "
                                   << stream.pending.size() << " batches";
@@ -254,12 +252,6 @@ void ShardTransfers::SendNext(const Key& key) {
     }
     MakeItem(key, stream);
   }
-  // Writes that never leave the queue empty must not hold the finish back for ever: after a while
-  // it is proposed with the last of the queue in flight (what comes after is drained).
-  if (!stream.finished && stream.batches_left == 0 && stream.item_units == stream.pending.size() &&
-      env_.clock().Now() - stream.batches_done_at >= kStrictFinishFor) {
-    ProposeFinish(key, stream);
-  }
   stream.in_flight = true;
   rpc_.Call(key.to, kItemMethod, stream.item->SerializeAsString(), kItemTimeout,
             [this, alive = alive_, key, id = stream.id, index = stream.item->index()](
@@ -289,7 +281,7 @@ void ShardTransfers::OnItemAnswer(const Key& key, uint64_t id, uint64_t index, c
   if (stream == nullptr || !stream->item || stream->item->index() != index) return;
   if (status.ok()) {
     stream->in_flight = false;
-    if (stream->item->has_batch() && --stream->batches_left == 0) stream->batches_done_at = env_.clock().Now();
+    if (stream->item->has_batch()) --stream->batches_left;
     stream->pending.erase(stream->pending.begin(), stream->pending.begin() + stream->item_units);
     stream->item.reset();
     stream->failing_since.reset();
@@ -456,15 +448,7 @@ void ShardTransfers::HandleItem(world::PeerId from, std::string body, rpc::RpcEn
     }
     it = incoming_.emplace(key, Incoming{}).first;
   }
-  // Items apply only while this replica is the transfer's Partial target: once it is Active (or
-  // Dead), live writes reach it directly, and a late item could undo a newer one.
-  {
-    const consensuspb::ShardInfo* shard = FindShard(consensus_.metadata().state(), key.collection, key.shard);
-    const consensuspb::Replica* mine = shard ? FindReplica(*shard, self_) : nullptr;
-    if (mine == nullptr || mine->generation() != key.target_generation || mine->state() != consensuspb::PARTIAL) {
-      return reply(absl::FailedPreconditionError("the transfer is over"), "");
-    }
-  }
+  if (!IsPartialTarget(key)) return reply(absl::FailedPreconditionError("the transfer is over"), "");
   Incoming& in = it->second;
   in.last_heard = env_.clock().Now();
   if (item.index() < in.next_index) return reply(absl::OkStatus(), "");  // applied already
@@ -482,10 +466,20 @@ void ShardTransfers::HandleItem(world::PeerId from, std::string body, rpc::RpcEn
   ApplyItem(key);
 }
 
+bool ShardTransfers::IsPartialTarget(const Key& key) const {
+  const consensuspb::ShardInfo* shard = FindShard(consensus_.metadata().state(), key.collection, key.shard);
+  const consensuspb::Replica* mine = shard ? FindReplica(*shard, self_) : nullptr;
+  return mine != nullptr && mine->generation() == key.target_generation && mine->state() == consensuspb::PARTIAL;
+}
+
 void ShardTransfers::ApplyItem(const Key& key) {
   Incoming& in = incoming_.at(key);
   shard::ShardStore* store = shards_.Find(key.collection, key.shard, key.target_generation);
   if (store == nullptr) return CompleteItem(key, absl::UnavailableError("the replica was closed"));
+  // Items apply only while this replica is the transfer's Partial target — checked again before
+  // each operation of an item: once it is Active (or Dead), live writes reach it directly, and a
+  // late operation could undo a newer one (and be copied on by a transfer out of it).
+  if (!IsPartialTarget(key)) return CompleteItem(key, absl::FailedPreconditionError("the transfer is over"));
   if (in.item->has_batch()) {
     return store->ImportBatch(in.item->batch(), store->AssignSeq(), [this, alive = alive_, key](absl::Status s) {
       if (!*alive) return;

@@ -12,14 +12,13 @@
 // replica applies (ReplicaService's apply observer): the forward queue. The batches, then the
 // queued operations (up to 64 to an item), go to the target as one numbered stream over rpc
 // "transfer.item" (proto/transfer.proto), one item in flight, each given 2 s; an item that fails
-// is sent again, unchanged, after 200 ms doubling to 2 s. Once everything is acknowledged it proposes
-// FinishTransfer — or, when writes have kept the queue from emptying for 1 s after the last batch
-// was acknowledged, as it sends an item that holds everything queued — and keeps forwarding what
-// the replica applies until the transfer has left the metadata. After a finish it goes on for 5 s
-// more and until its queue is empty (an operation the replica accepted before the finish may
-// become durable, and be reported, only after it), but only while the source and the target are
-// both still the Active lives they were: once either is Dead or replaced, writes no longer pass
-// through both, and a late forwarded operation could overwrite a newer one. It proposes
+// is sent again, unchanged, after 200 ms doubling to 2 s. Once everything is acknowledged (the
+// queue is empty) it proposes FinishTransfer, and forwards what the replica applies until the
+// transfer has left the metadata; then the stream ends. It does not forward after a finish: every
+// write the source accepts while the target is Partial or Active is also sent to the target
+// directly (the source refuses writers that do not know the target: ReplicaService), a target
+// that fails a write is marked Dead, and a late forwarded operation could undo a newer direct one.
+// For the same reason the target applies items only while its replica is Partial. It proposes
 // AbortTransfer when the target refuses the stream (FailedPrecondition) or acknowledges nothing
 // for 30 s.
 //
@@ -151,7 +150,6 @@ class ShardTransfers {
     uint64_t next_index = 0;                      // the index of the next item made
     uint64_t source_generation = 0;               // the life of the local replica it streams from
     size_t batches_left = 0;                      // exported batches not yet acknowledged
-    world::Instant batches_done_at;               // when the last of them was (or the stream began)
     bool marked = false;                          // its generation is durable in transfers/streamed
     bool in_flight = false;                       // `item` is sent, or waits for its retry
     world::TimerId retry_timer = 0;               // the pending retry of `item`
@@ -207,6 +205,8 @@ class ShardTransfers {
   // ---- Target side ----
   void HandleItem(world::PeerId from, std::string body, rpc::RpcEndpoint::Reply reply);
   // Applies the rest of the item `key`'s stream is applying: its batch, or its next operation.
+  // True while this peer's replica is the Partial target of `key`'s transfer (its metadata says so).
+  bool IsPartialTarget(const Key& key) const;
   void ApplyItem(const Key& key);
   void OnOpApplied(const Key& key, absl::Status status);
   // Ends the application of the current item with `status` and answers everyone waiting for it.
