@@ -121,31 +121,35 @@ class QdrantKind : public NodeKind {
   // Traces every change of one point's replicas (option watch_point): which life holds which version.
   void WatchPoint(uint64_t id) {
     for (PeerId p = 1; p <= sim_->nodes(); ++p) {
-      Node* n = Lookup(p);
-      std::string now = "down";
-      if (n) {
-        now = "-";
-        const auto* c = n->consensus().metadata().FindCollection(history_.collection);
-        if (c) {
-          uint32_t shard = collection::HashRing::Fair(c->shards_size()).ShardOfNumber(id);
-          for (const auto& r : c->shards(shard).replicas()) {
-            if (r.peer_id() != p) continue;
-            auto* st = n->local_shards().Find(c->name(), shard, r.generation());
-            std::string v = "none";
-            if (st) {
-              auto recs = st->Retrieve({shard::NumId(id)}, true, {});
-              if (recs.ok() && !recs->empty()) v = absl::StrCat((*recs)[0].payload->fields().at("v").number_value());
-            }
-            now = absl::StrCat(consensuspb::ReplicaState_Name(r.state()), "/g", r.generation(), " v=", v);
-          }
-        }
-      }
+      std::string now = DescribeReplicaOf(p, id);
       if (watch_[p] != now) {
         sim_->trace().Record(sim_->now(), p, "watch", absl::StrCat("point ", id, ": ", now));
-        watch_[p] = now;
+        watch_[p] = std::move(now);
       }
     }
     sim_->scheduler().After(world::Millis(5), [this, id] { WatchPoint(id); });
+  }
+  // "down", "-" (no replica of the point's shard), or "STATE/gN v=VERSION|none".
+  std::string DescribeReplicaOf(PeerId p, uint64_t id) {
+    Node* n = Lookup(p);
+    if (n == nullptr) return "down";
+    const auto* c = n->consensus().metadata().FindCollection(history_.collection);
+    if (c == nullptr || c->shards().empty()) return "-";
+    const uint32_t shard = collection::HashRing::Fair(c->shards_size()).ShardOfNumber(id);
+    for (const auto& r : c->shards(shard).replicas()) {
+      if (r.peer_id() != p) continue;
+      double version = -1;
+      if (auto* st = n->local_shards().Find(c->name(), shard, r.generation())) {
+        auto recs = st->Retrieve({shard::NumId(id)}, true, {});
+        if (recs.ok() && !recs->empty() && (*recs)[0].payload) {
+          auto f = (*recs)[0].payload->fields().find("v");
+          if (f != (*recs)[0].payload->fields().end()) version = f->second.number_value();
+        }
+      }
+      return absl::StrCat(consensuspb::ReplicaState_Name(r.state()), "/g", r.generation(), " v=",
+                          version < 0 ? "none" : absl::StrCat(version));
+    }
+    return "-";
   }
   std::optional<uint64_t> watch_point_;     // option watch_point
   std::map<PeerId, std::string> watch_;     // last traced state per node
