@@ -66,6 +66,36 @@ std::optional<std::map<shard::PointKey, std::string>> ReplicaPoints(Node& n, con
   return points;
 }
 
+// One metadata view everywhere, every replica Active, no transfers, every peer ready; else false
+// with the reason in *why.
+bool ClusterConverged(QdrantView& v, std::string* why) {
+  auto no = [why](std::string reason) {
+    *why = std::move(reason);
+    return false;
+  };
+  std::optional<std::string> image;
+  for (PeerId id = 1; id <= v.nodes; ++id) {
+    Node* n = v.node(id);
+    if (n == nullptr) continue;
+    if (!n->Ready()) return no(absl::StrCat("peer ", id, " not ready"));
+    std::string s = n->consensus().metadata().Snapshot();
+    if (image && s != *image) return no(absl::StrCat("peer ", id, " has other metadata"));
+    image = std::move(s);
+  }
+  const consensuspb::CollectionState* c = AgreedCollection(v);
+  if (c == nullptr) return !v.history->collection_created || no("collection missing");
+  if (!c->transfers().empty()) return no("transfers running");
+  for (const auto& shard : c->shards()) {
+    for (const auto& r : shard.replicas()) {
+      if (r.state() != consensuspb::ACTIVE) {
+        return no(absl::StrCat("replica of shard ", shard.shard_id(), " on peer ", r.peer_id(), " is ",
+                               consensuspb::ReplicaState_Name(r.state())));
+      }
+    }
+  }
+  return true;
+}
+
 // ---- metadata_agreement ------------------------------------------------------------------------
 
 class MetadataAgreement : public Checker {
@@ -242,8 +272,10 @@ class SearchOracle : public Checker {
   explicit SearchOracle(QdrantView& v) : v_(v) {}
   std::string_view name() const override { return "search_oracle"; }
   void AfterEvent(Simulation& sim) override {
-    // Near the end (writes have stopped and replicas converged), ask a few searches.
+    // Near the end, once writes have stopped and the replicas converged, ask a few searches.
     if (issued_ || sim.now() < world::Instant(world::SecondsF(v_.end_s - 3))) return;
+    std::string why;
+    if (!ClusterConverged(v_, &why)) return;  // liveness reports a cluster that never converges
     issued_ = true;
     PeerId holder = 0;
     const consensuspb::CollectionState* c = AgreedCollection(v_, &holder);
@@ -270,6 +302,9 @@ class SearchOracle : public Checker {
   }
   void AtEnd(Simulation& sim) override {
     if (asked_ > 0 && answered_ == 0) sim.ReportViolation("search_oracle", "no search was answered near the end");
+    if (!issued_ && v_.history->collection_created && v_.history->acked_points > 0) {
+      sim.ReportViolation("search_oracle", "the cluster never converged for the searches");
+    }
   }
   std::vector<std::string> Report() const override {
     return {absl::StrFormat("search_oracle: %d of %d searches answered and compared", answered_, asked_)};
@@ -420,34 +455,7 @@ class Liveness : public Checker {
   }
 
  private:
-  // One metadata view everywhere, every replica Active, no transfers, every peer ready.
-  bool Converged() {
-    std::optional<std::string> image;
-    for (PeerId id = 1; id <= v_.nodes; ++id) {
-      Node* n = v_.node(id);
-      if (n == nullptr) continue;
-      if (!n->Ready()) return Why(absl::StrCat("peer ", id, " not ready"));
-      std::string s = n->consensus().metadata().Snapshot();
-      if (image && s != *image) return Why(absl::StrCat("peer ", id, " has other metadata"));
-      image = std::move(s);
-    }
-    const consensuspb::CollectionState* c = AgreedCollection(v_);
-    if (c == nullptr) return !v_.history->collection_created || Why("collection missing");
-    if (!c->transfers().empty()) return Why("transfers running");
-    for (const auto& shard : c->shards()) {
-      for (const auto& r : shard.replicas()) {
-        if (r.state() != consensuspb::ACTIVE) {
-          return Why(absl::StrCat("replica of shard ", shard.shard_id(), " on peer ", r.peer_id(), " is ",
-                                  consensuspb::ReplicaState_Name(r.state())));
-        }
-      }
-    }
-    return true;
-  }
-  bool Why(std::string why) {
-    why_ = std::move(why);
-    return false;
-  }
+  bool Converged() { return ClusterConverged(v_, &why_); }
   QdrantView& v_;
   world::Instant next_scan_{};
   std::optional<world::Instant> converged_at_;

@@ -88,7 +88,7 @@ TEST(QdrantScenariosTest, SeedsThatFoundBugsPass) {
   const std::vector<RegressionSeed> seeds = {
       // Raft driver: a listener proposing while entries were applied made it take the next Ready
       // before advancing the current one (metadata_agreement: peers differed at one index).
-      {"qdrant_swarm", 141, "nested apply in RaftNode::Complete"},
+      {"wip/qdrant_swarm", 141, "nested apply in RaftNode::Complete"},
       // Writer counted a success on an isolated peer's stale replica and marked the live one Dead.
       {"qdrant_partitioned_peer", 2, "dead-mark without witnesses"},
       // A finished transfer's target kept applying a forwarded item (an older write) and a
