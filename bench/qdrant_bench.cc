@@ -28,11 +28,11 @@ constexpr char kScenario[] = R"(
   name: "bench_qdrant_3x2"
   node_kind: "qdrant"
   nodes: 3
-  duration_s: 20
+  duration_s: 10
   liveness_s: 5
   network { latency_ms { min: 0.2 max: 1 } }
   disk { sync_latency_ms { min: 0.2 max: 1 } }
-  workload { clients: 8 ops_per_s: 400 }
+  workload { clients: 8 ops_per_s: 200 }
   options { key: "shards" value: "3" }
   options { key: "replication_factor" value: "2" }
   options { key: "dim" value: "128" }
@@ -40,6 +40,7 @@ constexpr char kScenario[] = R"(
   options { key: "read_fraction" value: "0.5" }
   options { key: "meta_ops_per_min" value: "0" }
   options { key: "op_timeout_s" value: "5" }
+  checks: ["acked_writes"]
 )";
 
 // Points per second of PointTable::Apply for batches of 100 fresh 128-dim points.
