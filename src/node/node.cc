@@ -119,8 +119,7 @@ void Node::Join(world::PeerId bootstrap, world::Duration timeout, api::Callback<
                  }
                  const bool refused = !r.ok() && (absl::IsAlreadyExists(r.status()) || absl::IsInvalidArgument(r.status()));
                  if (refused || env_.clock().Now() + kRetryEvery >= deadline) {
-                   auto fn = std::move(*attempt);
-                   *attempt = nullptr;
+                   *attempt = nullptr;  // break the cycle
                    return done(absl::DeadlineExceededError(absl::StrCat(
                        "Failed to join the cluster: ", r.ok() ? "malformed answer" : std::string(r.status().message()))));
                  }

@@ -17,17 +17,23 @@
 #include "sim/simulation.h"
 
 namespace qdsim::sim {
+
+Node* MostAdvancedNode(QdrantView& v) {
+  Node* best = nullptr;
+  for (world::PeerId id = 1; id <= v.nodes; ++id) {
+    Node* n = v.node(id);
+    if (n != nullptr && (best == nullptr || n->raft().applied() > best->raft().applied())) best = n;
+  }
+  return best;
+}
+
 namespace {
 
 using world::PeerId;
 
 // The workload collection as the most advanced running node has it, and that node.
 const consensuspb::CollectionState* AgreedCollection(QdrantView& v, PeerId* holder = nullptr) {
-  Node* best = nullptr;
-  for (PeerId id = 1; id <= v.nodes; ++id) {
-    Node* n = v.node(id);
-    if (n != nullptr && (best == nullptr || n->raft().applied() > best->raft().applied())) best = n;
-  }
+  Node* best = MostAdvancedNode(v);
   if (best == nullptr) return nullptr;
   if (holder) *holder = best->id();
   return best->consensus().metadata().FindCollection(v.history->collection);

@@ -44,6 +44,9 @@ struct QdrantView {
   const RaftHistory* raft = nullptr;  // elections and terms, for the liveness report
 };
 
+// The running node that has applied the most of the Raft log (lowest id on a tie), or null.
+Node* MostAdvancedNode(QdrantView& view);
+
 std::vector<std::string> QdrantCheckNames();
 std::unique_ptr<Checker> MakeQdrantChecker(std::string_view name, QdrantView& view);
 

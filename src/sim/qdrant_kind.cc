@@ -47,7 +47,7 @@ struct Settings {
   double read_fraction = 0.38;   // of operations; the rest are writes (upserts, deletes, payload)
 };
 
-absl::StatusOr<std::optional<double>> OptionalTime(const scenario::Scenario& s, const std::string& key) {
+absl::StatusOr<std::optional<double>> OptionalNumber(const scenario::Scenario& s, const std::string& key) {
   if (s.options().find(key) == s.options().end()) return std::optional<double>();
   ASSIGN_OR_RETURN(double v, OptionNumber(s, key, 0));
   return std::optional<double>(v);
@@ -234,17 +234,17 @@ class QdrantKind : public NodeKind {
       return absl::InvalidArgumentError(absl::StrCat("option distance: unknown distance ", distance));
     }
     ASSIGN_OR_RETURN(st.create_at_s, OptionNumber(s, "create_at_s", 1));
-    ASSIGN_OR_RETURN(st.second_collection_at_s, OptionalTime(s, "second_collection_at_s"));
-    ASSIGN_OR_RETURN(st.move_shard_at_s, OptionalTime(s, "move_shard_at_s"));
-    ASSIGN_OR_RETURN(st.replicate_shard_at_s, OptionalTime(s, "replicate_shard_at_s"));
-    ASSIGN_OR_RETURN(st.repair_at_s, OptionalTime(s, "repair_replication_at_s"));
-    ASSIGN_OR_RETURN(std::optional<double> lose, OptionalTime(s, "lose_node"));
+    ASSIGN_OR_RETURN(st.second_collection_at_s, OptionalNumber(s, "second_collection_at_s"));
+    ASSIGN_OR_RETURN(st.move_shard_at_s, OptionalNumber(s, "move_shard_at_s"));
+    ASSIGN_OR_RETURN(st.replicate_shard_at_s, OptionalNumber(s, "replicate_shard_at_s"));
+    ASSIGN_OR_RETURN(st.repair_at_s, OptionalNumber(s, "repair_replication_at_s"));
+    ASSIGN_OR_RETURN(std::optional<double> lose, OptionalNumber(s, "lose_node"));
     if (lose) {
       if (*lose < 1 || *lose > s.nodes()) return absl::InvalidArgumentError("option lose_node: not a node id");
       st.lose_node = static_cast<PeerId>(*lose);
       ASSIGN_OR_RETURN(st.lose_at_s, OptionNumber(s, "lose_at_s", 10));
     }
-    ASSIGN_OR_RETURN(std::optional<double> watch, OptionalTime(s, "watch_point"));
+    ASSIGN_OR_RETURN(std::optional<double> watch, OptionalNumber(s, "watch_point"));
     if (watch) watch_point_ = static_cast<uint64_t>(*watch);
     ASSIGN_OR_RETURN(st.op_timeout_s, OptionNumber(s, "op_timeout_s", 2));
     ASSIGN_OR_RETURN(st.meta_ops_per_min, OptionNumber(s, "meta_ops_per_min", 6));
@@ -302,16 +302,8 @@ class QdrantKind : public NodeKind {
   }
   // The metadata as the most advanced running node has it.
   const consensuspb::ClusterState* Metadata() {
-    const consensuspb::ClusterState* best = nullptr;
-    uint64_t best_applied = 0;
-    for (PeerId id = 1; id <= sim_->nodes(); ++id) {
-      Node* n = Lookup(id);
-      if (n != nullptr && (best == nullptr || n->raft().applied() > best_applied)) {
-        best = &n->consensus().metadata().state();
-        best_applied = n->raft().applied();
-      }
-    }
-    return best;
+    Node* n = MostAdvancedNode(view_);
+    return n == nullptr ? nullptr : &n->consensus().metadata().state();
   }
   world::Duration OpTimeout() const { return world::SecondsF(settings_.op_timeout_s); }
 
@@ -404,7 +396,25 @@ class QdrantKind : public NodeKind {
                });
   }
 
-  // Moves (or replicates) shard 0 of the collection to a peer that holds no replica of it.
+  // The first Active replica of `shard` (a transfer's source), and the peers, ascending, that hold
+  // no replica of it and are not lost (its possible targets).
+  std::pair<std::optional<uint64_t>, std::vector<uint64_t>> TransferEnds(const consensuspb::ClusterState& meta,
+                                                                        const consensuspb::ShardInfo& shard) const {
+    std::optional<uint64_t> from;
+    for (const auto& r : shard.replicas()) {
+      if (r.state() == consensuspb::ACTIVE && !from) from = r.peer_id();
+    }
+    std::vector<uint64_t> targets;
+    for (const auto& p : meta.peers()) {
+      bool holds = false;
+      for (const auto& r : shard.replicas()) holds |= r.peer_id() == p.id();
+      if (!holds && !lost_.count(p.id())) targets.push_back(p.id());
+    }
+    return {from, targets};
+  }
+
+  // Moves (or replicates) shard 0 of the collection to a peer that holds no replica of it (the
+  // highest-id one).
   void UserTransfer(bool replicate) {
     const consensuspb::ClusterState* meta = Metadata();
     const consensuspb::CollectionState* c = nullptr;
@@ -417,23 +427,14 @@ class QdrantKind : public NodeKind {
       sim_->scheduler().After(world::Seconds(1), [this, replicate] { UserTransfer(replicate); });
       return;
     }
-    const auto& shard = c->shards(0);
-    std::optional<uint64_t> from, to;
-    for (const auto& r : shard.replicas()) {
-      if (r.state() == consensuspb::ACTIVE && !from) from = r.peer_id();
-    }
-    for (const auto& p : meta->peers()) {
-      bool holds = false;
-      for (const auto& r : shard.replicas()) holds |= r.peer_id() == p.id();
-      if (!holds && !lost_.count(p.id())) to = p.id();
-    }
-    if (!from || !to) {
+    const auto [from, targets] = TransferEnds(*meta, c->shards(0));
+    if (!from || targets.empty()) {
       sim_->scheduler().After(world::Seconds(1), [this, replicate] { UserTransfer(replicate); });
       return;
     }
     api::CollectionClusterUpdate update;
     update.collection = history_.collection;
-    api::MoveShard m{0, *from, *to};
+    api::MoveShard m{0, *from, targets.back()};
     if (replicate) {
       update.operation = api::ReplicateShard{m};
     } else {
@@ -466,17 +467,10 @@ class QdrantKind : public NodeKind {
         if (c.name() != history_.collection || !c.transfers().empty()) continue;
         for (const auto& shard : c.shards()) {
           if (static_cast<uint32_t>(shard.replicas_size()) >= c.params().replication_factor()) continue;
-          std::optional<uint64_t> from, to;
-          for (const auto& r : shard.replicas()) {
-            if (r.state() == consensuspb::ACTIVE && !from) from = r.peer_id();
-          }
-          for (const auto& p : meta->peers()) {
-            bool holds = false;
-            for (const auto& r : shard.replicas()) holds |= r.peer_id() == p.id();
-            if (!holds && !lost_.count(p.id()) && !to) to = p.id();
-          }
-          if (!from || !to) continue;
-          api::CollectionClusterUpdate update{c.name(), api::ReplicateShard{{shard.shard_id(), *from, *to}}, OpTimeout()};
+          const auto [from, targets] = TransferEnds(*meta, shard);
+          if (!from || targets.empty()) continue;
+          api::CollectionClusterUpdate update{c.name(), api::ReplicateShard{{shard.shard_id(), *from, targets.front()}},
+                                              OpTimeout()};
           Eventually(absl::StrCat("re-replicate shard ", shard.shard_id()), 1,
                      [update](Node& n, api::Callback<bool> done) { n.UpdateCollectionCluster(update, done); });
           break;  // one at a time

@@ -41,13 +41,9 @@ consensuspb::SetReplicaState DeadMarks::Mark(const std::string& collection, uint
   return mark;
 }
 
-std::string DeadMarks::PrefixOf(const consensuspb::SetReplicaState& mark) {
-  return absl::StrCat(mark.collection(), "/", mark.shard_id(), "/", mark.peer_id(), "/", mark.from_generation(), "/",
-                      mark.from_state(), "|");
-}
-
 std::string DeadMarks::KeyOf(const consensuspb::SetReplicaState& mark) {
-  std::string key = PrefixOf(mark);
+  std::string key = absl::StrCat(mark.collection(), "/", mark.shard_id(), "/", mark.peer_id(), "/",
+                                 mark.from_generation(), "/", mark.from_state(), "|");
   for (const auto& w : mark.witnesses()) absl::StrAppend(&key, w.peer_id(), ":", w.generation(), ",");
   absl::StrAppend(&key, "+");
   for (const auto& r : mark.also_dead()) absl::StrAppend(&key, r.peer_id(), ":", r.generation(), ",");

@@ -71,9 +71,8 @@ class DeadMarks {
   // True if exactly this mark (witnesses included) is persisted and unsettled.
 
  private:
-  // Marks are kept by replica life and witnesses: a mark is retried with the witnesses of every
-  // write that needed it, since any one of them still Active makes it valid.
-  static std::string PrefixOf(const consensuspb::SetReplicaState& mark);
+  // Marks are kept by the replica lives they name and their witnesses: a mark is retried with the
+  // witnesses of every write that needed it, since any one of them still Active makes it valid.
   static std::string KeyOf(const consensuspb::SetReplicaState& mark);
   void Load();
   void Retry();

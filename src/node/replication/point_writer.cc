@@ -88,6 +88,14 @@ PointWriter::PointWriter(world::Env& env, world::PeerId self, rpc::RpcEndpoint& 
 
 PointWriter::~PointWriter() { *alive_ = false; }
 
+const consensuspb::ShardInfo* PointWriter::ShardNow(const std::string& collection, uint32_t shard,
+                                                    const consensuspb::CollectionState** found) const {
+  const consensuspb::CollectionState* c = consensus_.metadata().FindCollection(collection);
+  if (found != nullptr) *found = c;
+  if (c == nullptr || shard >= static_cast<uint32_t>(c->shards_size())) return nullptr;
+  return &c->shards(shard);
+}
+
 absl::Status PointWriter::Validate(const consensuspb::CollectionState& c, const shardpb::ShardOperation& op) const {
   const google::protobuf::RepeatedPtrField<shardpb::Point>* points = nullptr;
   if (op.has_upsert()) points = &op.upsert().points();
@@ -122,13 +130,14 @@ void PointWriter::Write(const std::string& collection, const shardpb::ShardOpera
 
 void PointWriter::WriteShard(const std::string& collection, uint32_t shard, shardpb::ShardOperation op,
                              WriteOrdering ordering, bool wait, world::Instant deadline, Done done) {
-  const consensuspb::CollectionState* c = consensus_.metadata().FindCollection(collection);
+  const consensuspb::CollectionState* c = nullptr;
+  const consensuspb::ShardInfo* info = ShardNow(collection, shard, &c);
   if (c == nullptr) return done(consensus::CollectionNotFound(collection));
-  if (shard >= static_cast<uint32_t>(c->shards_size())) {
+  if (info == nullptr) {
     return done(absl::NotFoundError(absl::StrCat("Not found: shard ", shard, " of collection `", collection, "`")));
   }
   if (ordering != WriteOrdering::kWeak) {
-    const ShardReplicas replicas(c->shards(shard).replicas().begin(), c->shards(shard).replicas().end());
+    const ShardReplicas replicas(info->replicas().begin(), info->replicas().end());
     absl::StatusOr<std::vector<uint64_t>> via = WriteTargets(replicas, ordering);
     if (!via.ok()) return done(via.status());
     if (via->front() != self_) return Forward(via->front(), collection, shard, std::move(op), wait, deadline, std::move(done));
@@ -157,12 +166,10 @@ void PointWriter::Forward(world::PeerId via, const std::string& collection, uint
 }
 
 void PointWriter::FanOut(std::shared_ptr<Fanout> f) {
-  const consensuspb::CollectionState* c = consensus_.metadata().FindCollection(f->collection);
-  if (c == nullptr || f->shard >= static_cast<uint32_t>(c->shards_size())) {
-    return f->Answer(consensus::CollectionNotFound(f->collection));
-  }
-  const auto& info = c->shards(f->shard);
-  f->replicas.assign(info.replicas().begin(), info.replicas().end());
+  const consensuspb::CollectionState* c = nullptr;
+  const consensuspb::ShardInfo* info = ShardNow(f->collection, f->shard, &c);
+  if (info == nullptr) return f->Answer(consensus::CollectionNotFound(f->collection));
+  f->replicas.assign(info->replicas().begin(), info->replicas().end());
   f->write_consistency_factor = c->params().write_consistency_factor();
   f->succeeded.clear();
   f->failed.clear();
@@ -258,11 +265,9 @@ void PointWriter::Finish(std::shared_ptr<Fanout> f, absl::Status verdict) {
   // Every Active replica the shard has now must be one that took the write. A replica that became
   // Active meanwhile (a transfer that finished, built from a source that had not seen the write
   // yet or had missed it) would otherwise lack an acknowledged write: write again, to the new set.
-  const consensuspb::CollectionState* c = consensus_.metadata().FindCollection(f->collection);
-  if (c == nullptr || f->shard >= static_cast<uint32_t>(c->shards_size())) {
-    return f->Answer(consensus::CollectionNotFound(f->collection));
-  }
-  for (const auto& now : c->shards(f->shard).replicas()) {
+  const consensuspb::ShardInfo* info = ShardNow(f->collection, f->shard);
+  if (info == nullptr) return f->Answer(consensus::CollectionNotFound(f->collection));
+  for (const auto& now : info->replicas()) {
     if (now.state() != consensuspb::ACTIVE || marks_.Pending(f->collection, f->shard, now)) continue;
     const consensuspb::Replica* then = FindReplica(f->replicas, now.peer_id());
     const bool took_it = then != nullptr && then->generation() == now.generation() &&
@@ -325,9 +330,8 @@ void PointWriter::MarkDead(std::shared_ptr<Fanout> f, std::vector<consensuspb::R
     // Applied or refused: each replica must have left that life or no longer take writes; one
     // that still does (the shard's last Active replica) would be recovered onto the others
     // without the write, so the write is not acknowledged.
-    const consensuspb::CollectionState* c = consensus_.metadata().FindCollection(f->collection);
-    if (c != nullptr && f->shard < static_cast<uint32_t>(c->shards_size())) {
-      for (const auto& now : c->shards(f->shard).replicas()) {
+    if (const consensuspb::ShardInfo* info = ShardNow(f->collection, f->shard)) {
+      for (const auto& now : info->replicas()) {
         for (const auto& missed : failed) {
           if (now.peer_id() == missed.peer_id() && now.generation() == missed.generation() &&
               IsUpdatable(now.state())) {

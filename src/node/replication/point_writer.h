@@ -94,6 +94,10 @@ class PointWriter {
 
  private:
   struct Fanout;
+  // The shard as the metadata has it now (null if the collection or the shard is gone); `found`,
+  // if given, receives the collection (null if it is gone).
+  const consensuspb::ShardInfo* ShardNow(const std::string& collection, uint32_t shard,
+                                         const consensuspb::CollectionState** found = nullptr) const;
   void WriteShard(const std::string& collection, uint32_t shard, shardpb::ShardOperation op, WriteOrdering ordering,
                   bool wait, world::Instant deadline, Done done);
   void FanOut(std::shared_ptr<Fanout> f);
