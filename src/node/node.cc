@@ -40,6 +40,11 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Open(world::Env& env, Options option
   n->reader_ = std::make_unique<replication::PointReader>(n->self_, *n->rpc_, n->consensus_, *n->shards_);
   n->transfers_ = std::make_unique<replication::ShardTransfers>(env, n->self_, *n->rpc_, n->consensus_, *n->shards_,
                                                                 *n->replicas_, n->options_.transfer_limits);
+  // Qdrant lets replicas diverge (#4626); the simulator reproduces that with its dead-marking.
+  if (!n->options_.writer.qdrant_dead_marking) {
+    n->anti_entropy_ =
+        std::make_unique<replication::AntiEntropy>(env, n->self_, *n->rpc_, n->consensus_, *n->shards_, *n->marks_);
+  }
   n->rpc_->Handle(kJoinMethod, [n](world::PeerId from, std::string body, rpc::RpcEndpoint::Reply reply) {
     n->HandleJoin(from, std::move(body), std::move(reply));
   });
@@ -57,6 +62,7 @@ Node::~Node() {
   *alive_ = false;
   if (announce_timer_ != 0) env_.clock().Cancel(announce_timer_);
   // Parts built on others go first.
+  anti_entropy_.reset();
   transfers_.reset();
   reader_.reset();
   writer_.reset();

@@ -31,6 +31,7 @@
 #include "node/collection/local_shards.h"
 #include "node/consensus/consensus_manager.h"
 #include "node/raft/raft_node.h"
+#include "node/replication/anti_entropy.h"
 #include "node/replication/dead_marks.h"
 #include "node/replication/point_reader.h"
 #include "node/replication/point_writer.h"
@@ -115,6 +116,7 @@ class Node {
   std::unique_ptr<replication::PointWriter> writer_;
   std::unique_ptr<replication::PointReader> reader_;
   std::unique_ptr<replication::ShardTransfers> transfers_;
+  std::unique_ptr<replication::AntiEntropy> anti_entropy_;  // null with Qdrant's dead-marking
   uint64_t next_operation_id_ = 0;                 // UpdateResult.operation_id
   world::TimerId announce_timer_ = 0;              // AnnounceSelf retry
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // false once destroyed

@@ -420,7 +420,8 @@ void PointReader::AskReplica(const consensuspb::Replica& replica, readpb::ShardR
               readpb::ShardReadResult result;
               if (!result.ParseFromString(*response)) return done(absl::DataLossError("malformed shard read result"));
               done(std::move(result));
-            });
+            },
+            rpc::RpcEndpoint::kResendEvery);
 }
 
 void PointReader::Pump(const std::shared_ptr<ShardFanout>& f) {

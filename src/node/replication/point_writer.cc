@@ -162,7 +162,7 @@ void PointWriter::Forward(world::PeerId via, const std::string& collection, uint
   w.set_wait(wait);
   w.set_timeout_ms(static_cast<uint64_t>(std::max<int64_t>(1, (left * 9 / 10).count() / 1000)));
   rpc_.Call(via, kForwardMethod, w.SerializeAsString(), left,
-            [done = std::move(done)](absl::StatusOr<std::string> r) { done(r.status()); });
+            [done = std::move(done)](absl::StatusOr<std::string> r) { done(r.status()); }, rpc::RpcEndpoint::kResendEvery);
 }
 
 void PointWriter::FanOut(std::shared_ptr<Fanout> f) {
@@ -178,16 +178,17 @@ void PointWriter::FanOut(std::shared_ptr<Fanout> f) {
   f->stale = false;
   absl::StatusOr<std::vector<uint64_t>> targets = WriteTargets(f->replicas, WriteOrdering::kWeak);
   if (!targets.ok()) return f->Answer(targets.status());
-  std::vector<replicationpb::ReplicaRef> view;
+  auto view = std::make_shared<std::vector<replicationpb::ReplicaRef>>();
   for (const auto& r : f->replicas) {
     if (!IsUpdatable(r.state())) continue;
     replicationpb::ReplicaRef ref;
     ref.set_peer_id(r.peer_id());
     ref.set_generation(r.generation());
-    view.push_back(std::move(ref));
+    view->push_back(std::move(ref));
   }
   // Replicas get half of what is left: the rest is for marking the ones that fail.
-  const world::Duration per_replica = std::max((f->deadline - env_.clock().Now()) / 2, world::Millis(1));
+  const world::Instant replicas_deadline =
+      env_.clock().Now() + std::max((f->deadline - env_.clock().Now()) / 2, world::Millis(1));
   // A replica with a durable mark pending is as good as Dead: it is not waited for again.
   std::vector<uint64_t> send;
   for (uint64_t peer : *targets) {
@@ -199,25 +200,73 @@ void PointWriter::FanOut(std::shared_ptr<Fanout> f) {
     }
   }
   if (send.empty()) return Judge(f);
-  f->outstanding = send.size();
+  // A transfer's Partial target takes writes only through its stream (transfers.h): it is sent the
+  // write once the transfer's source took it, with the seq the source gave it, and answers when
+  // the stream has brought it that far. So the target applies the source's operations in the
+  // source's order, and a write is acknowledged only once the target holds it.
+  std::map<uint64_t, std::vector<uint64_t>> after_source;  // source peer -> targets waiting for it
+  std::vector<uint64_t> first;
   for (uint64_t peer : send) {
-    replicas_.Apply(peer, f->collection, f->shard, f->op, view, per_replica,
-                    [this, alive = alive_, f, peer](absl::StatusOr<uint64_t> seq) {
-                      if (!*alive) return;
-                      if (seq.ok()) {
-                        f->succeeded.push_back(peer);
-                        if (!f->wait) f->Answer(absl::OkStatus());
-                      } else if (absl::IsAborted(seq.status())) {
-                        f->stale = true;
-                      } else if (IsUserError(seq.status())) {
-                        if (f->user_error.ok()) f->user_error = seq.status();
-                      } else {
-                        f->failed.push_back(peer);
-                        if (f->first_failure.ok()) f->first_failure = seq.status();
-                      }
-                      if (--f->outstanding == 0) Judge(f);
-                    });
+    const consensuspb::Replica* r = FindReplica(f->replicas, peer);
+    const std::optional<uint64_t> source = r != nullptr ? TransferSource(*c, f->shard, *r) : std::nullopt;
+    if (source && *source != peer && std::find(send.begin(), send.end(), *source) != send.end()) {
+      after_source[*source].push_back(peer);
+    } else {
+      first.push_back(peer);
+    }
   }
+  f->outstanding = send.size();
+  for (uint64_t peer : first) {
+    auto it = after_source.find(peer);
+    SendToReplica(f, view, replicas_deadline, peer, 0,
+                  it == after_source.end() ? std::vector<uint64_t>{} : std::move(it->second));
+  }
+}
+
+std::optional<uint64_t> PointWriter::TransferSource(const consensuspb::CollectionState& c, uint32_t shard,
+                                                    const consensuspb::Replica& replica) {
+  if (replica.state() != consensuspb::PARTIAL) return std::nullopt;
+  for (const auto& t : c.transfers()) {
+    if (t.shard_id() == shard && t.to() == replica.peer_id() && t.target_generation() == replica.generation()) {
+      return t.from();
+    }
+  }
+  return std::nullopt;
+}
+
+void PointWriter::SendToReplica(std::shared_ptr<Fanout> f,
+                                std::shared_ptr<const std::vector<replicationpb::ReplicaRef>> view,
+                                world::Instant replicas_deadline, uint64_t peer, uint64_t source_seq,
+                                std::vector<uint64_t> targets_after) {
+  const world::Duration timeout = std::max(replicas_deadline - env_.clock().Now(), world::Millis(1));
+  replicas_.Apply(
+      peer, f->collection, f->shard, f->op, *view, timeout,
+      [this, alive = alive_, f, view, replicas_deadline, peer, targets_after](absl::StatusOr<uint64_t> seq) {
+        if (!*alive) return;
+        if (seq.ok()) {
+          f->succeeded.push_back(peer);
+          if (!f->wait) f->Answer(absl::OkStatus());
+        } else if (absl::IsAborted(seq.status())) {
+          f->stale = true;
+        } else if (IsUserError(seq.status())) {
+          if (f->user_error.ok()) f->user_error = seq.status();
+        } else {
+          f->failed.push_back(peer);
+          if (f->first_failure.ok()) f->first_failure = seq.status();
+        }
+        for (uint64_t target : targets_after) {
+          if (seq.ok()) {
+            SendToReplica(f, view, replicas_deadline, target, *seq, {});
+            continue;
+          }
+          // The source did not take it, so neither can its target: a source that failed is
+          // marked, which ends the transfer (a refused write fails the same way everywhere).
+          if (!absl::IsAborted(seq.status()) && !IsUserError(seq.status())) f->failed.push_back(target);
+          --f->outstanding;
+        }
+        if (--f->outstanding == 0) Judge(f);
+      },
+      source_seq);
 }
 
 void PointWriter::Judge(std::shared_ptr<Fanout> f) {
@@ -327,14 +376,22 @@ void PointWriter::MarkDead(std::shared_ptr<Fanout> f, std::vector<consensuspb::R
   marks_.Propose(mark, budget, [this, alive = alive_, f, verdict, failed, persist](DeadMarks::Outcome outcome) {
     if (!*alive) return;
     if (outcome == DeadMarks::Outcome::kTimedOut) return persist();
-    // Applied or refused: each replica must have left that life or no longer take writes; one
-    // that still does (the shard's last Active replica) would be recovered onto the others
-    // without the write, so the write is not acknowledged.
+    // Applied or refused: each replica must have left that life or no longer take writes. One
+    // that still does (the shard's last Active replica, or the mark lost its witnesses: the
+    // replicas that took the write were marked and rebuilt meanwhile) holds the shard without
+    // the write while others have it: the whole write is tried again while time is left, so that
+    // the replicas agree whether or not it succeeds; else it fails.
     if (const consensuspb::ShardInfo* info = ShardNow(f->collection, f->shard)) {
       for (const auto& now : info->replicas()) {
         for (const auto& missed : failed) {
           if (now.peer_id() == missed.peer_id() && now.generation() == missed.generation() &&
               IsUpdatable(now.state())) {
+            if (env_.clock().Now() + kStaleRetry < f->deadline) {
+              env_.clock().After(kStaleRetry, [this, alive, f] {
+                if (*alive) FanOut(f);
+              });
+              return;
+            }
             return Finish(f, absl::UnavailableError(absl::StrCat(
                                  "Service unavailable: replica of shard ", f->shard, " on peer ", now.peer_id(),
                                  " missed the update and is the last Active replica; the update is not "

@@ -25,10 +25,15 @@
 //    stated plainly: if the two peers are partitioned rather than one of them down, and clients
 //    write through both sides, the side whose marks lose keeps writes the other side never saw,
 //    and its recovery drops them.
-// A Partial replica (a transfer's target) that fails is marked too, which ends its transfer: once
-// the transfer has finished, only the writes themselves reach it. Before answering, the writer checks that every Active replica the shard has by
-// then took the write; one that became Active meanwhile (a transfer finished, built from a source
-// that missed the write) gets the write again with the rest, within the deadline.
+// A Partial replica (a transfer's target) takes writes only through its transfer's stream: the
+// writer sends it the write after the source took it, with the seq the source gave it, and the
+// target answers once the stream has brought it that far (ShardTransfers). So a target applies the
+// source's operations in the source's order — a direct write racing the stream could otherwise be
+// overwritten by an older batch or forwarded operation — and a write is acknowledged only once the
+// target holds it. A Partial target that fails is marked too, which ends its transfer.
+// Before answering, the writer checks that every Active replica the shard has by then took the
+// write; one that became Active meanwhile (a transfer finished, built from a source that missed
+// the write) gets the write again with the rest, within the deadline.
 //
 // With `Config::qdrant_dead_marking` the writer behaves as Qdrant 1.19 does instead: failed
 // replicas are marked only when the write as a whole succeeded, and the answer does not depend on
@@ -46,7 +51,9 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "node/consensus/consensus_manager.h"
@@ -55,6 +62,7 @@
 #include "node/replication/replica_service.h"
 #include "node/rpc/rpc_endpoint.h"
 #include "node/world/env.h"
+#include "proto/replication.pb.h"
 #include "proto/shard.pb.h"
 
 namespace qdsim::replication {
@@ -101,6 +109,14 @@ class PointWriter {
   void WriteShard(const std::string& collection, uint32_t shard, shardpb::ShardOperation op, WriteOrdering ordering,
                   bool wait, world::Instant deadline, Done done);
   void FanOut(std::shared_ptr<Fanout> f);
+  // The source of the transfer that fills `replica` if it is a Partial target, else nullopt.
+  static std::optional<uint64_t> TransferSource(const consensuspb::CollectionState& c, uint32_t shard,
+                                                const consensuspb::Replica& replica);
+  // Sends the write to one replica (with the seq its transfer's source gave it, for a Partial
+  // target), and then to the transfer targets that wait for it.
+  void SendToReplica(std::shared_ptr<Fanout> f, std::shared_ptr<const std::vector<replicationpb::ReplicaRef>> view,
+                     world::Instant replicas_deadline, uint64_t peer, uint64_t source_seq,
+                     std::vector<uint64_t> targets_after);
   void Judge(std::shared_ptr<Fanout> f);
   void MarkDead(std::shared_ptr<Fanout> f, std::vector<consensuspb::Replica> failed, absl::Status verdict);
   // Answers, or writes again if an Active replica that did not take the write has appeared.

@@ -52,11 +52,20 @@ class ReplicaService {
 
   // The same, for a sender writing to the replicas `view` (see replication.proto): Aborted
   // ("stale replica set") if this peer's metadata knows an updatable replica of the shard that
-  // `view` lacks. An empty view skips the check.
+  // `view` lacks. An empty view skips the check. A `source_seq` (the seq a transfer's source gave
+  // the operation, for its Partial target) goes to the transfer gate, if one is installed and
+  // takes it, instead of the replica.
   void ApplyChecked(const std::string& collection, uint32_t shard, shardpb::ShardOperation op,
-                    const std::vector<replicationpb::ReplicaRef>& view, Done done);
+                    const std::vector<replicationpb::ReplicaRef>& view, Done done, uint64_t source_seq = 0);
   void Apply(world::PeerId peer, const std::string& collection, uint32_t shard, shardpb::ShardOperation op,
-             const std::vector<replicationpb::ReplicaRef>& view, world::Duration timeout, Done done);
+             const std::vector<replicationpb::ReplicaRef>& view, world::Duration timeout, Done done,
+             uint64_t source_seq = 0);
+
+  // The transfer gate: offered every operation that carries a source_seq; returns true if it took
+  // it (it then owns `done`), false to have it applied as usual. ShardTransfers installs it.
+  using TransferGate = std::function<bool(const std::string& collection, uint32_t shard, uint64_t source_seq,
+                                          shardpb::ShardOperation& op, Done& done)>;
+  void SetTransferGate(TransferGate gate) { gate_ = std::move(gate); }
 
   // Called for every operation a local replica applied through this service, in the order the
   // replica applied them, with the seq it got (a shard transfer's source forwards them).
@@ -70,6 +79,7 @@ class ReplicaService {
   collection::LocalShards& shards_;
   consensus::ConsensusManager* consensus_ = nullptr;  // for the view check (null: no check)
   ApplyObserver observer_;
+  TransferGate gate_;
 };
 
 }  // namespace qdsim::replication

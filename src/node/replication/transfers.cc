@@ -79,6 +79,10 @@ ShardTransfers::ShardTransfers(world::Env& env, world::PeerId self, rpc::RpcEndp
   replicas_.SetApplyObserver([this](const std::string& collection, uint32_t shard, const shardpb::ShardOperation& op) {
     OnApplied(collection, shard, op);
   });
+  replicas_.SetTransferGate([this](const std::string& collection, uint32_t shard, uint64_t source_seq,
+                                   shardpb::ShardOperation& op, ReplicaService::Done& done) {
+    return TakeFromWriter(collection, shard, source_seq, op, done);
+  });
   consensus_.AddListener([this, alive = alive_](const consensuspb::Operation&, const absl::Status&) {
     if (*alive) Reconcile();
   });
@@ -91,6 +95,7 @@ ShardTransfers::ShardTransfers(world::Env& env, world::PeerId self, rpc::RpcEndp
 ShardTransfers::~ShardTransfers() {
   *alive_ = false;
   replicas_.SetApplyObserver(nullptr);
+  replicas_.SetTransferGate(nullptr);
   if (tick_timer_ != 0) env_.clock().Cancel(tick_timer_);
   for (auto& [key, stream] : outgoing_) {
     if (stream.retry_timer != 0) env_.clock().Cancel(stream.retry_timer);
@@ -216,7 +221,10 @@ void ShardTransfers::StartStream(const consensuspb::ClusterState& state, const K
   stream.source_generation = source->generation();
   stream.backoff = kFirstBackoff;
   // Everything applied so far; from this instant on, OnApplied queues what the replica applies.
+  // An empty replica still sends one (empty) batch: it carries the export's seq to the target.
+  stream.export_seq = store->last_seq();
   for (shardpb::PointBatch& batch : store->ExportBatches(kBatchSize)) stream.pending.emplace_back(std::move(batch));
+  if (stream.pending.empty()) stream.pending.emplace_back(shardpb::PointBatch{});
   stream.batches_left = stream.pending.size();
   QDSIM_LOG(env_.logger(), kInfo) << "streaming shard " << key.shard << " of " << key.collection << " to peer "
                                   << key.to << ": " << store->points_count() << " points in "
@@ -257,7 +265,8 @@ void ShardTransfers::SendNext(const Key& key) {
             [this, alive = alive_, key, id = stream.id, index = stream.item->index()](
                 absl::StatusOr<std::string> answer) {
               if (*alive) OnItemAnswer(key, id, index, answer.status());
-            });
+            },
+            rpc::RpcEndpoint::kResendEvery);
 }
 
 void ShardTransfers::MakeItem(const Key& key, Outgoing& stream) {
@@ -265,6 +274,8 @@ void ShardTransfers::MakeItem(const Key& key, Outgoing& stream) {
   if (auto* batch = std::get_if<shardpb::PointBatch>(&stream.pending.front())) {
     *stream.item->mutable_batch() = *batch;
     stream.item_units = 1;
+    const bool last_batch = stream.pending.size() == 1 || !std::holds_alternative<shardpb::PointBatch>(stream.pending[1]);
+    if (last_batch) stream.item->set_source_seq(stream.export_seq);
     return;
   }
   stream.item_units = 0;
@@ -272,6 +283,7 @@ void ShardTransfers::MakeItem(const Key& key, Outgoing& stream) {
     const auto* op = std::get_if<shardpb::ShardOperation>(&unit);
     if (op == nullptr || stream.item->ops_size() == kOpsPerItem) break;
     *stream.item->add_ops() = *op;
+    stream.item->set_source_seq(op->seq());
     ++stream.item_units;
   }
 }
@@ -511,14 +523,75 @@ void ShardTransfers::OnOpApplied(const Key& key, absl::Status status) {
 
 void ShardTransfers::CompleteItem(const Key& key, absl::Status status) {
   Incoming& in = incoming_.at(key);
+  const uint64_t source_seq = in.item ? in.item->source_seq() : 0;
   in.item.reset();
   if (status.ok()) {
     ++in.next_index;
     in.ops_done = 0;
+    in.source_seq = std::max(in.source_seq, source_seq);
   }
   std::vector<rpc::RpcEndpoint::Reply> waiting = std::move(in.waiting);
   in.waiting.clear();
   for (auto& reply : waiting) reply(status, "");
+  if (status.ok()) ReleaseWriters(key);
+}
+
+bool ShardTransfers::TakeFromWriter(const std::string& collection, uint32_t shard, uint64_t source_seq,
+                                    shardpb::ShardOperation& op, ReplicaService::Done& done) {
+  const consensuspb::ClusterState& state = consensus_.metadata().state();
+  const consensuspb::ShardInfo* info = FindShard(state, collection, shard);
+  const consensuspb::Replica* mine = info ? FindReplica(*info, self_) : nullptr;
+  if (mine == nullptr || mine->state() != consensuspb::PARTIAL) return false;  // applied as usual
+  for (const auto& c : state.collections()) {
+    if (c.name() != collection) continue;
+    for (const auto& t : c.transfers()) {
+      if (t.shard_id() != shard || t.to() != self_ || t.target_generation() != mine->generation()) continue;
+      const Key key = KeyOf(collection, t);
+      auto [it, fresh] = incoming_.try_emplace(key);
+      if (fresh) it->second.last_heard = env_.clock().Now();
+      it->second.writers.emplace(source_seq, WaitingWrite{std::move(op), std::move(done)});
+      ReleaseWriters(key);
+      return true;
+    }
+  }
+  return false;
+}
+
+void ShardTransfers::ReleaseWriters(const Key& key) {
+  Incoming& in = incoming_.at(key);
+  std::vector<ReplicaService::Done> released;
+  for (auto it = in.writers.begin(); it != in.writers.end() && it->first <= in.source_seq;) {
+    released.push_back(std::move(it->second.done));
+    it = in.writers.erase(it);
+  }
+  shard::ShardStore* store = shards_.Find(key.collection, key.shard, key.target_generation);
+  const uint64_t seq = store != nullptr ? store->last_seq() : 0;
+  for (auto& done : released) done(seq);
+}
+
+void ShardTransfers::SettleWriters(const consensuspb::ClusterState& state, const Key& key, Incoming& in) {
+  if (in.writers.empty() || IsPartialTarget(key)) return;
+  // The stream is over. Writes its source took after it stopped forwarding (it saw the finish
+  // first) are applied here now, in the source's order, if the replica went on as Active;
+  // anything else fails (the replica is Dead or gone, and will be rebuilt).
+  const consensuspb::ShardInfo* info = FindShard(state, key.collection, key.shard);
+  const consensuspb::Replica* mine = info ? FindReplica(*info, self_) : nullptr;
+  const bool active = mine != nullptr && mine->generation() == key.target_generation &&
+                      mine->state() == consensuspb::ACTIVE;
+  std::multimap<uint64_t, WaitingWrite> writers = std::move(in.writers);
+  in.writers.clear();
+  // Not inside the metadata's apply: a writer's callback may propose.
+  env_.clock().After(world::Duration(0), [this, alive = alive_, key, active, writers = std::move(writers)]() mutable {
+    if (!*alive) return;
+    for (auto& [source_seq, write] : writers) {
+      if (active) {
+        replicas_.ApplyLocal(key.collection, key.shard, std::move(write.op), std::move(write.done));
+      } else {
+        write.done(absl::UnavailableError(absl::StrCat("the transfer of shard ", key.shard, " of `", key.collection,
+                                                       "` to peer ", self_, " ended before its stream brought the write")));
+      }
+    }
+  });
 }
 
 bool ShardTransfers::ReconcileIncoming(const consensuspb::ClusterState& state) {
@@ -538,6 +611,7 @@ bool ShardTransfers::ReconcileIncoming(const consensuspb::ClusterState& state) {
                                      " s"));
     }
   }
+  for (auto& [key, in] : incoming_) SettleWriters(state, key, in);
   // Forget ended streams once their replica is gone or they have been quiet for a while (a source
   // drains its queue after a finish).
   for (auto it = incoming_.begin(); it != incoming_.end();) {

@@ -8,19 +8,25 @@
 // converges after a restart or a missed operation, as LocalShards does.
 //
 // Source (transfer.from == this peer). At the instant it first sees the transfer it exports its
-// replica (ShardStore::ExportBatches(100)) and from that instant queues every operation the
-// replica applies (ReplicaService's apply observer): the forward queue. The batches, then the
+// replica (ShardStore::ExportBatches(100), at least one batch, the last one carrying the seq the
+// export was taken at) and from that instant queues every operation the replica applies, with the
+// seq it gave it (ReplicaService's apply observer): the forward queue. The batches, then the
 // queued operations (up to 64 to an item), go to the target as one numbered stream over rpc
 // "transfer.item" (proto/transfer.proto), one item in flight, each given 2 s; an item that fails
 // is sent again, unchanged, after 200 ms doubling to 2 s. Once everything is acknowledged (the
 // queue is empty) it proposes FinishTransfer, and forwards what the replica applies until the
-// transfer has left the metadata; then the stream ends. It does not forward after a finish: every
-// write the source accepts while the target is Partial or Active is also sent to the target
-// directly (the source refuses writers that do not know the target: ReplicaService), a target
-// that fails a write is marked Dead, and a late forwarded operation could undo a newer direct one.
-// For the same reason the target applies items only while its replica is Partial. It proposes
-// AbortTransfer when the target refuses the stream (FailedPrecondition) or acknowledges nothing
-// for 30 s.
+// transfer has left the metadata; then the stream ends. It proposes AbortTransfer when the target
+// refuses the stream (FailedPrecondition) or acknowledges nothing for 30 s.
+//
+// The stream is the only writer of a Partial target. A writer sends the target a write only after
+// the source took it, with the seq the source gave it (PointWriter); the target does not apply it
+// but answers once its applied items reach that seq (the transfer gate of ReplicaService), so
+// the target applies exactly the source's operations in the source's order, and a write is
+// acknowledged only once the target holds it. A write the source took after it saw the finish
+// (and so did not forward) is applied by the target itself once its metadata has it Active; one
+// whose stream ended otherwise fails (the target is Dead and will be rebuilt). After the finish,
+// writers write to the new Active replica directly; the target applies items only while its
+// replica is Partial, so a late forwarded operation never lands after a newer direct write.
 //
 // A restarted source has lost its forward queue with its memory, so it never resumes a stream.
 // Before sending the first item of a transfer it makes the transfer's target generation durable
@@ -37,9 +43,8 @@
 // which makes the source abort. Batches are imported as upserts and operations applied one after
 // another, each numbered by the replica (ShardStore::AssignSeq); a retry of an item whose
 // operations were applied in part applies only the rest. A forwarded operation the replica
-// refuses as invalid is acknowledged all the same: the replica also takes live writes, which may
-// be ahead of the stream (a point already deleted when an older update of it arrives), and the
-// stream brings the later operations too. An item for a life of the replica that this peer no
+// refuses as invalid is acknowledged all the same (the source refused it too, or the replica took
+// a write directly before the transfer's gate applied: the stream brings the later operations). An item for a life of the replica that this peer no
 // longer holds is refused (FailedPrecondition); one for a transfer it has not applied yet is
 // Unavailable (the source retries). A transfer into this peer that has received nothing for 30 s
 // is aborted (its source may be gone for good).
@@ -149,6 +154,7 @@ class ShardTransfers {
     size_t item_units = 0;                        // until acknowledged, then the next one is made
     uint64_t next_index = 0;                      // the index of the next item made
     uint64_t source_generation = 0;               // the life of the local replica it streams from
+    uint64_t export_seq = 0;                      // the replica's last_seq() when it was exported
     size_t batches_left = 0;                      // exported batches not yet acknowledged
     bool marked = false;                          // its generation is durable in transfers/streamed
     bool in_flight = false;                       // `item` is sent, or waits for its retry
@@ -161,6 +167,12 @@ class ShardTransfers {
     std::string failure;                          // non-empty once given up: abort until it is gone
   };
 
+  // A write sent to this peer's Partial replica, waiting for the stream to bring it.
+  struct WaitingWrite {
+    shardpb::ShardOperation op;
+    ReplicaService::Done done;
+  };
+
   // What this peer knows of a stream into it.
   struct Incoming {
     uint64_t next_index = 0;                       // the index it applies next
@@ -168,6 +180,9 @@ class ShardTransfers {
     std::optional<transferpb::TransferItem> item;  // that item, while it is being applied
     std::vector<rpc::RpcEndpoint::Reply> waiting;  // answers owed for it (first try, retries)
     world::Instant last_heard;                     // last item, or when first seen in the metadata
+    uint64_t source_seq = 0;                       // the source's seq the applied items reach
+    std::multimap<uint64_t, WaitingWrite> writers; // writes to the replica by their source seq, until
+                                                   // the stream reaches it
   };
 
   static Key KeyOf(const std::string& collection, const consensuspb::ShardTransfer& transfer);
@@ -211,6 +226,16 @@ class ShardTransfers {
   void OnOpApplied(const Key& key, absl::Status status);
   // Ends the application of the current item with `status` and answers everyone waiting for it.
   void CompleteItem(const Key& key, absl::Status status);
+  // The transfer gate (ReplicaService): takes a write sent to this peer's Partial replica with its
+  // source's seq, to be answered once the stream reaches that seq. False if the replica is not a
+  // Partial target (the write is then applied as usual).
+  bool TakeFromWriter(const std::string& collection, uint32_t shard, uint64_t source_seq,
+                      shardpb::ShardOperation& op, ReplicaService::Done& done);
+  // Answers the writes of `key`'s stream that the applied items reach.
+  void ReleaseWriters(const Key& key);
+  // Once the stream is over: applies its waiting writes if the replica went on as Active, else
+  // fails them.
+  void SettleWriters(const consensuspb::ClusterState& state, const Key& key, Incoming& in);
   // Watches the transfers into this peer and forgets finished ones. True if any is left.
   bool ReconcileIncoming(const consensuspb::ClusterState& state);
 

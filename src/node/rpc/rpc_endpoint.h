@@ -1,11 +1,17 @@
 // RpcEndpoint: requests and responses between peers over the unreliable transport.
 //
 // Call() sends one request and calls back exactly once: with the response body, with the error the
-// remote handler answered, or with DeadlineExceeded after `timeout`. Nothing is retried here (a lost
-// request or response is a timeout; the caller decides whether to try again). A request the
-// transport duplicates is handled once (the last kRememberedRequests call ids of each peer are
-// remembered); a caller's own retry is a new request, so handlers must still tolerate retries. Late and
-// duplicated responses are ignored. Unknown methods answer Unimplemented.
+// remote handler answered, or with DeadlineExceeded after `timeout`. A request the transport
+// duplicates is handled once (the last kRememberedRequests call ids of each peer are remembered).
+// Late and duplicated responses are ignored. Unknown methods answer Unimplemented.
+//
+// Retransmission: with `resend_every` > 0 the same request (same call id) is sent again at that
+// interval until it is answered or times out. The receiver handles it at most once: a copy that
+// arrives while the handler is working is ignored, and one that arrives after the reply gets the
+// remembered reply again (replies up to kRememberedReplyBytes; a bigger one is not re-sent). So a
+// lost message costs one interval instead of the whole timeout, and a copy delayed in the network
+// can never apply an operation after a newer one — unlike a caller's own retry, which is a new
+// request and must be tolerated by the handler.
 //
 //   RpcEndpoint rpc(env);
 //   rpc.Handle("shard.apply", [&](world::PeerId from, std::string body, RpcEndpoint::Reply reply) {
@@ -38,6 +44,10 @@ class RpcEndpoint {
   using Handler = std::function<void(world::PeerId from, std::string body, Reply reply)>;
   using Callback = std::function<void(absl::StatusOr<std::string> response)>;
 
+  // The retransmission interval the node's callers use: a few round trips on any network this runs
+  // on, far below their timeouts.
+  static constexpr world::Duration kResendEvery = world::Millis(250);
+
   explicit RpcEndpoint(world::Env& env);
   ~RpcEndpoint();
 
@@ -46,7 +56,9 @@ class RpcEndpoint {
   void Handle(std::string method, Handler handler);
 
   // Sends a request; `done` runs exactly once, never inside Call().
-  void Call(world::PeerId to, std::string method, std::string body, world::Duration timeout, Callback done);
+  // `resend_every` > 0 retransmits the request at that interval (see above).
+  void Call(world::PeerId to, std::string method, std::string body, world::Duration timeout, Callback done,
+            world::Duration resend_every = world::Duration(0));
 
   // Handles an inbound rpc envelope from `from`.
   void Receive(world::PeerId from, const peerpb::Rpc& rpc);
@@ -59,9 +71,18 @@ class RpcEndpoint {
     world::PeerId to;
     Callback done;
     world::TimerId timer;
+    std::string request;              // the serialized envelope, kept for retransmission
+    world::TimerId resend_timer = 0;  // the next retransmission (0: none)
   };
-  // False if this request was handled already.
+  // The remembered requests of one peer: call id -> the serialized reply, empty while the handler
+  // works (or when the reply was too big to keep).
+  struct Seen {
+    std::map<uint64_t, std::string> replies;
+    std::deque<uint64_t> order;  // oldest first
+  };
+  // False if this request was seen already; then re-sends its remembered reply, if any.
   bool RememberRequest(world::PeerId from, uint64_t call_id);
+  void Resend(uint64_t call_id, world::Duration every);
   void Respond(world::PeerId to, uint64_t call_id, const absl::Status& status, std::string body);
   void Complete(uint64_t call_id, absl::StatusOr<std::string> outcome);
 
@@ -70,10 +91,7 @@ class RpcEndpoint {
   std::map<std::string, Handler> handlers_;     // method -> handler
   std::map<uint64_t, Pending> pending_;         // call id -> waiting caller
   static constexpr size_t kRememberedRequests = 4096;
-  struct Seen {
-    std::set<uint64_t> ids;
-    std::deque<uint64_t> order;  // oldest first
-  };
+  static constexpr size_t kRememberedReplyBytes = 1024;
   std::map<world::PeerId, Seen> seen_;          // recent requests per peer
   std::shared_ptr<bool> alive_;                 // false once destroyed (late replies check it)
 };

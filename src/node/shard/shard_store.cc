@@ -6,6 +6,7 @@
 #include "node/shard/snapshot_codec.h"
 #include "node/shard/wal.h"
 #include "node/world/records.h"
+#include "node/world/siphash.h"
 #include "node/world/status_macros.h"
 
 namespace qdsim::shard {
@@ -104,6 +105,22 @@ std::vector<shardpb::PointBatch> ShardStore::ExportBatches(size_t batch_size) co
     *p->mutable_payload() = point.payload;
   }
   return batches;
+}
+
+uint64_t ShardStore::ContentDigest() const {
+  // A sum of per-point hashes, so that the order points are visited in does not matter.
+  uint64_t digest = 0;
+  shardpb::Point p;
+  for (const auto& [key, point] : table_.points()) {
+    p.Clear();
+    *p.mutable_id() = key.ToProto();
+    for (const auto& [name, vector] : point.vectors) (*p.mutable_vectors()->mutable_vectors())[name] = vector;
+    *p.mutable_payload() = point.payload;
+    world::SipHasher24 hasher;
+    hasher.Write(DeterministicBytes(p));
+    digest += hasher.Finish();
+  }
+  return digest;
 }
 
 void ShardStore::Pump() {

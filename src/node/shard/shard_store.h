@@ -87,6 +87,9 @@ class ShardStore {
   // a shard transfer by stream_records. Vectors are in canonical form; importing them stores the
   // same bits.
   std::vector<shardpb::PointBatch> ExportBatches(size_t batch_size = 100) const;
+  // A digest of the points (ids, vectors, payloads) as applied: equal on two replicas exactly when
+  // they hold the same points (up to a 64-bit hash collision). O(points).
+  uint64_t ContentDigest() const;
 
   // Applies a batch from ExportBatches() as an Upsert with sequence number `seq`.
   void ImportBatch(const shardpb::PointBatch& batch, uint64_t seq, Done done);

@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "node/replication/anti_entropy.h"
 #include "tests/node/consensus/consensus_cluster.h"
 
 namespace qdsim::replication {
@@ -23,13 +24,20 @@ using consensus::testing::ConsensusCluster;
 using sim::PeerId;
 
 struct Parts {
-  Parts(ConsensusCluster::Node& node, TransferLimits limits)
+  Parts(ConsensusCluster::Node& node, TransferLimits limits, bool with_anti_entropy)
       : shards(node.env, node.consensus),
         service(node.env.transport().Self(), *node.rpc, shards, node.consensus),
-        transfers(node.env, node.env.transport().Self(), *node.rpc, node.consensus, shards, service, limits) {}
+        transfers(node.env, node.env.transport().Self(), *node.rpc, node.consensus, shards, service, limits) {
+    if (!with_anti_entropy) return;
+    marks = std::make_unique<DeadMarks>(node.env, node.consensus);
+    anti_entropy = std::make_unique<AntiEntropy>(node.env, node.env.transport().Self(), *node.rpc, node.consensus,
+                                                 shards, *marks);
+  }
   collection::LocalShards shards;
   ReplicaService service;
   ShardTransfers transfers;
+  std::unique_ptr<DeadMarks> marks;           // with anti-entropy only
+  std::unique_ptr<AntiEntropy> anti_entropy;  // off unless asked for: most tests make replicas differ
 };
 
 Parts& P(ConsensusCluster& c, PeerId id) { return *static_cast<Parts*>(c.node(id)->extra.get()); }
@@ -37,9 +45,9 @@ Parts& P(ConsensusCluster& c, PeerId id) { return *static_cast<Parts*>(c.node(id
 // `peers` peers with collection "docs" of `shards` shards and replication factor `rf`, every
 // replica Active.
 std::unique_ptr<ConsensusCluster> Cluster(uint32_t peers, uint32_t shards, uint32_t rf, uint64_t seed,
-                                          TransferLimits limits = {}) {
-  auto c = std::make_unique<ConsensusCluster>(peers, seed, [limits](ConsensusCluster::Node& node) {
-    node.extra = std::make_shared<Parts>(node, limits);
+                                          TransferLimits limits = {}, bool with_anti_entropy = false) {
+  auto c = std::make_unique<ConsensusCluster>(peers, seed, [limits, with_anti_entropy](ConsensusCluster::Node& node) {
+    node.extra = std::make_shared<Parts>(node, limits, with_anti_entropy);
   });
   EXPECT_TRUE(c->RegisterPeers());
   EXPECT_TRUE(c->ProposeAndWait(1, consensus::testing::CreateCollectionOp("docs", shards, rf))->ok());
@@ -420,6 +428,33 @@ TEST(TransferTest, UserAbortRemovesANewTarget) {
   EXPECT_EQ(P(*c, source).transfers.outgoing_streams(), 0u);
   EXPECT_EQ(P(*c, target).shards.Find("docs", 0), nullptr);
   EXPECT_TRUE(Settled(*c, 1));
+}
+
+// Anti-entropy: a write that reached one replica only (its writer crashed before marking the
+// others) is found by comparing digests once the replicas are quiet, and the lower peer's replica
+// is rebuilt from the higher one, so all three end identical. Equal replicas are left alone.
+TEST(AntiEntropyTest, ReplicasThatDivergedAreFoundAndRebuilt) {
+  for (uint64_t seed : kSeeds) {
+    SCOPED_TRACE(seed);
+    auto c = Cluster(3, 1, 3, 60 + seed, {}, /*with_anti_entropy=*/true);
+    Fill(*c, 120);
+    std::map<PeerId, uint64_t> generations;
+    for (PeerId p = 1; p <= 3; ++p) generations[p] = ReplicaOn(*c, 1, p)->generation();
+    c->RunFor(world::Seconds(6));  // quiet and equal: compared, nothing to do
+    for (PeerId p = 1; p <= 3; ++p) {
+      EXPECT_EQ(P(*c, p).anti_entropy->divergences_found(), 0u);
+      EXPECT_EQ(ReplicaOn(*c, 1, p)->generation(), generations[p]);
+    }
+    ASSERT_TRUE(ApplyAndWait(*c, 1, 1, Upsert(500, 1)).ok());  // on peer 1's replica only
+    ASSERT_NE(Contents(*c, 1), Contents(*c, 3));
+    EXPECT_TRUE(RunUntil(
+        *c, [&] { return Settled(*c, 1) && Contents(*c, 1) == Contents(*c, 3) && Contents(*c, 2) == Contents(*c, 3); },
+        world::Seconds(30)));
+    EXPECT_EQ(Count(*c, 1), 120u) << "the higher peers' replicas were kept";
+    EXPECT_GT(ReplicaOn(*c, 1, 1)->generation(), generations[1]) << "peer 1's replica was rebuilt";
+    EXPECT_EQ(ReplicaOn(*c, 1, 3)->generation(), generations[3]);
+    EXPECT_GE(P(*c, 2).anti_entropy->divergences_found() + P(*c, 3).anti_entropy->divergences_found(), 1u);
+  }
 }
 
 }  // namespace

@@ -129,5 +129,55 @@ TEST(RpcEndpointTest, ExactlyOneCallbackPerCallOnABadNetwork) {
   EXPECT_EQ(c.node(1)->rpc.pending_calls(), 0u);
 }
 
+// Retransmission: over the same bad network every call is answered, and every request is handled
+// exactly once — copies that arrive while the handler works are ignored, later ones get the
+// remembered reply.
+TEST(RpcEndpointTest, RetransmittedCallsAreAnsweredAndHandledOnce) {
+  RpcCluster c(/*loss=*/0.2, /*duplicate=*/0.3, /*seed=*/7);
+  std::map<int, int> callbacks;
+  int answered = 0;
+  c.sim().PostToNode(1, c.sim().now(), [&] {
+    for (int i = 0; i < 200; ++i) {
+      c.node(1)->rpc.Call(
+          2, "echo", std::to_string(i), world::Seconds(3),
+          [&, i](absl::StatusOr<std::string> r) {
+            ++callbacks[i];
+            ASSERT_TRUE(r.ok()) << "call " << i << ": " << r.status();
+            ++answered;
+            EXPECT_EQ(*r, "echo:" + std::to_string(i));
+          },
+          world::Millis(50));
+    }
+  });
+  c.RunFor(world::Seconds(4));
+  ASSERT_EQ(callbacks.size(), 200u);
+  for (const auto& [i, n] : callbacks) EXPECT_EQ(n, 1) << "call " << i;
+  EXPECT_EQ(answered, 200);
+  EXPECT_EQ(c.node(2)->handled, 200);
+  EXPECT_EQ(c.node(1)->rpc.pending_calls(), 0u);
+}
+
+TEST(RpcEndpointTest, ASlowHandlerIsNotRunAgainByRetransmissions) {
+  RpcCluster c(0, 0);
+  int slow_runs = 0;
+  c.sim().PostToNode(2, c.sim().now(), [&] {
+    c.node(2)->rpc.Handle("slow", [&](PeerId, std::string body, RpcEndpoint::Reply reply) {
+      ++slow_runs;
+      c.node(2)->env.clock().After(world::Seconds(1), [reply, body] { reply(absl::OkStatus(), body); });
+    });
+  });
+  c.RunFor(world::Millis(1));
+  std::optional<absl::StatusOr<std::string>> out;
+  c.sim().PostToNode(1, c.sim().now(), [&] {
+    c.node(1)->rpc.Call(
+        2, "slow", "x", world::Seconds(3), [&](absl::StatusOr<std::string> r) { out = std::move(r); },
+        world::Millis(100));
+  });
+  c.RunFor(world::Seconds(2));
+  ASSERT_TRUE(out && out->ok());
+  EXPECT_EQ(**out, "x");
+  EXPECT_EQ(slow_runs, 1);
+}
+
 }  // namespace
 }  // namespace qdsim::rpc
