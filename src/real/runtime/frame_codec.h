@@ -1,0 +1,93 @@
+// The byte format of a peer connection, and an incremental decoder for it. Pure: no sockets, so the
+// fuzzer (fuzz/peer_frame_fuzz.cc) drives exactly what the transport runs.
+//
+// A connection carries messages in one direction, from the side that connected:
+//
+//   handshake  [u32 length = 12]["QDP1"][u64 sender peer id]     (first frame, exactly once)
+//   message    [u32 length][length bytes of payload]              (length <= max frame bytes)
+//
+// Integers are little-endian. The sender's id travels once, in the handshake, so every later frame
+// is a bare payload. A stream that breaks the format (wrong first length or magic, peer id 0, a
+// frame over the limit) is rejected as a whole: the transport closes that connection.
+//
+//   std::string wire = EncodeHandshake(7) + EncodeFrame("hello");
+//   FrameDecoder decoder;
+//   std::vector<std::string> frames;
+//   absl::Status s = decoder.Feed(wire.substr(0, 5), frames);   // any split works
+//   s = decoder.Feed(wire.substr(5), frames);                   // frames == {"hello"}, peer() == 7
+//
+// Thread-safety: none (a decoder belongs to one connection).
+#ifndef QDSIM_REAL_RUNTIME_FRAME_CODEC_H_
+#define QDSIM_REAL_RUNTIME_FRAME_CODEC_H_
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "node/world/transport.h"
+
+namespace qdsim::real {
+
+inline constexpr uint32_t kDefaultMaxFrameBytes = 64u << 20;
+inline constexpr size_t kFrameHeaderBytes = 4;
+inline constexpr std::string_view kHandshakeMagic = "QDP1";
+// Handshake body: magic + u64 peer id.
+inline constexpr uint32_t kHandshakeBodyBytes = 12;
+
+// The 4-byte length prefix of a frame whose payload is `payload_bytes` long (for scatter writes).
+std::array<char, kFrameHeaderBytes> EncodeFrameHeader(uint32_t payload_bytes);
+// The handshake frame announcing `sender`. REQUIRES: sender != 0.
+std::string EncodeHandshake(world::PeerId sender);
+// Appends one message frame to `out`. REQUIRES: payload.size() fits in u32.
+void AppendFrame(std::string& out, std::string_view payload);
+std::string EncodeFrame(std::string_view payload);
+
+class FrameDecoder {
+ public:
+  // Message frames longer than `max_frame_bytes` are rejected before any of their payload is
+  // buffered, so a decoder never holds more than MaxBufferedBytes(max_frame_bytes).
+  explicit FrameDecoder(uint32_t max_frame_bytes = kDefaultMaxFrameBytes)
+      : max_frame_bytes_(max_frame_bytes) {}
+
+  // The most a decoder with this limit ever buffers: one header and one body (the handshake's
+  // fixed body counts even under a smaller limit).
+  static constexpr size_t MaxBufferedBytes(uint32_t max_frame_bytes) {
+    return kFrameHeaderBytes +
+           (max_frame_bytes > kHandshakeBodyBytes ? max_frame_bytes : kHandshakeBodyBytes);
+  }
+
+  // Consumes `data`, the next bytes of the stream: records the handshake and appends the payload of
+  // every message frame it completes to `frames`. An incomplete frame is kept for the next call.
+  // Returns InvalidArgument once the stream breaks the format; the error is sticky (later calls
+  // decode nothing and return it again). Frames completed before the bad one are still appended.
+  absl::Status Feed(std::string_view data, std::vector<std::string>& frames);
+
+  // True once the handshake has been decoded; peer() is then the sender's id (else 0).
+  bool handshake_done() const { return peer_ != 0; }
+  world::PeerId peer() const { return peer_; }
+  // Bytes of an incomplete header or frame held for the next Feed().
+  size_t buffered_bytes() const { return header_have_ + body_.size(); }
+  const absl::Status& status() const { return status_; }
+
+ private:
+  // Takes header bytes from `data`; once all four are in, checks the length.
+  void ConsumeHeader(std::string_view& data, std::vector<std::string>& frames);
+  // Takes body bytes from `data`; completes the frame when it is whole.
+  void ConsumeBody(std::string_view& data, std::vector<std::string>& frames);
+  void FinishFrame(std::string body, std::vector<std::string>& frames);
+
+  const uint32_t max_frame_bytes_;
+  absl::Status status_;     // first format error, sticky
+  world::PeerId peer_ = 0;  // sender from the handshake; 0 until it arrives
+  std::array<char, kFrameHeaderBytes> header_{};
+  size_t header_have_ = 0;  // header bytes collected (4 = length known)
+  uint32_t length_ = 0;     // body length of the current frame, once known
+  std::string body_;        // body bytes of the current frame collected so far
+};
+
+}  // namespace qdsim::real
+
+#endif  // QDSIM_REAL_RUNTIME_FRAME_CODEC_H_

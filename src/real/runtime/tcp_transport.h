@@ -1,0 +1,206 @@
+// TcpTransport: world::Transport between node processes over TCP (DESIGN.md "The real runtime").
+//
+// Each process listens on one address and keeps one outgoing connection per destination peer; a
+// connection carries messages in one direction only (the format is in frame_codec.h: a handshake
+// naming the sender, then length-prefixed frames). Replies travel over the replier's own outgoing
+// connection, found through the address book that the owner fills with SetPeerAddress().
+//
+// The transport contract is unreliable datagrams, and this transport uses that freedom to never
+// block and never grow without bound:
+//  - Send() queues the message on the destination's bounded queue (bytes and count) and drops it when
+//    the queue is full, when the peer has no address, or when it is larger than the frame limit.
+//  - The queue is written directly when it was empty; the rest waits for EPOLLOUT, which is armed
+//    only while output is pending. A connection broken mid-frame loses that frame.
+//  - Connecting is non-blocking, with a time-out; a failed or broken connection with messages still
+//    queued is retried after an exponential backoff (min_backoff doubling up to max_backoff). An idle
+//    peer is connected to again only when there is something to send.
+//  - An inbound connection that breaks the format (bad magic, oversize length) or does not finish
+//    its handshake in time is closed; nothing else is affected. Reads are capped per connection per
+//    loop iteration, so one busy peer cannot starve the others.
+//  - Messages to Self() are delivered through EventLoop::Post, without a socket.
+// Inbound messages go to the receiver (SetReceiver) on the loop thread, never inside Send(), tagged
+// with the sender id from the handshake, whether or not that peer is in the address book. The
+// address learner hook tells the owner which IP a peer connected from, so a joining node that the
+// receiver had no address for can be answered.
+//
+//   auto t = TcpTransport::Create(loop, /*self=*/1, {.listen_host = "127.0.0.1"}, &pool);
+//   (*t)->SetReceiver([](world::PeerId from, std::string bytes) { ... });
+//   (*t)->SetPeerAddress(2, "10.0.0.2", 6335);
+//   (*t)->Send(2, envelope.SerializeAsString());
+//
+// Thread-safety: none; every call happens on the loop thread.
+#ifndef QDSIM_REAL_RUNTIME_TCP_TRANSPORT_H_
+#define QDSIM_REAL_RUNTIME_TCP_TRANSPORT_H_
+
+#include <sys/socket.h>
+
+#include <array>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "node/world/time.h"
+#include "node/world/transport.h"
+#include "real/runtime/event_loop.h"
+#include "real/runtime/frame_codec.h"
+
+namespace qdsim::real {
+
+class TcpTransport final : public world::Transport {
+ public:
+  struct Options {
+    std::string listen_host = "0.0.0.0";  // numeric IPv4/IPv6 or a name resolved at Create()
+    uint16_t listen_port = 0;             // 0: an ephemeral port (see listen_port())
+    uint32_t max_frame_bytes = kDefaultMaxFrameBytes;
+    size_t max_queue_bytes = 32u << 20;  // per destination, payload + frame headers
+    size_t max_queue_messages = 65536;   // per destination
+    world::Duration min_backoff = world::Millis(50);
+    world::Duration max_backoff = world::Seconds(2);
+    world::Duration connect_timeout = world::Seconds(3);
+    world::Duration handshake_timeout = world::Seconds(10);  // inbound: time to send the handshake
+    size_t max_read_bytes_per_event = 1u << 20;              // per inbound connection per loop iteration
+    size_t max_inbound_connections = 1024;                   // more are accepted and closed at once
+  };
+
+  // Per destination; GET /cluster reports these as `message_send_failures` keyed by peer URI.
+  struct PeerStats {
+    uint64_t sent_messages = 0;     // messages completely written to a socket
+    uint64_t dropped_messages = 0;  // queue full, no address, over the frame limit, cut mid-write
+    // Failed connects, connections broken with messages pending, and messages dropped by Send().
+    uint64_t send_failures = 0;
+    std::string latest_error;              // text of the latest failure ("" if none)
+    int64_t latest_error_wall_micros = 0;  // its wall time (Unix epoch µs), 0 if none
+    size_t queued_messages = 0;
+    size_t queued_bytes = 0;
+    bool connected = false;
+  };
+
+  struct Stats {
+    uint64_t received_messages = 0;     // delivered to the receiver (self-messages included)
+    uint64_t accepted_connections = 0;  // inbound connections accepted
+    uint64_t rejected_connections = 0;  // inbound connections closed for breaking the format,
+                                        // a missed handshake deadline, or the connection cap
+    std::string latest_rejection;       // why the latest one was closed
+  };
+
+  // Told that `peer` connected from `ip` (numeric, no port), once per inbound connection.
+  using AddressLearner = std::function<void(world::PeerId peer, const std::string& ip)>;
+
+  // Binds and listens on options.listen_host:listen_port. Host names (in the address book too) are
+  // resolved on `resolver` when given; without one only numeric addresses work. REQUIRES: self != 0;
+  // `loop` (and `resolver`) outlive the transport.
+  static absl::StatusOr<std::unique_ptr<TcpTransport>> Create(EventLoop& loop, world::PeerId self,
+                                                              Options options,
+                                                              BlockingPool* resolver = nullptr);
+  // Closes every connection and the listener; queued messages are dropped.
+  ~TcpTransport() override;
+
+  TcpTransport(const TcpTransport&) = delete;
+  TcpTransport& operator=(const TcpTransport&) = delete;
+
+  world::PeerId Self() const override { return self_; }
+  void Send(world::PeerId to, std::string bytes) override;
+  // The receiver may call any method here but must not destroy the transport.
+  void SetReceiver(Receiver receiver) override;
+
+  // The port the listener is bound to (the ephemeral one when options.listen_port was 0).
+  uint16_t listen_port() const { return listen_port_; }
+
+  // Sets where `peer` listens. A changed address abandons the current connection (its partly
+  // written message is lost) and connects to the new one if messages are queued.
+  void SetPeerAddress(world::PeerId peer, std::string host, uint16_t port);
+  // Forgets a peer: closes its connection, drops its queue, its address and its stats.
+  void ForgetPeer(world::PeerId peer);
+  void SetAddressLearner(AddressLearner learner) { learner_ = std::move(learner); }
+
+  // Stats of one destination (zeroes for an unknown one), and of all known destinations.
+  PeerStats peer_stats(world::PeerId peer) const;
+  std::map<world::PeerId, PeerStats> all_peer_stats() const;
+  const Stats& stats() const { return stats_; }
+  size_t inbound_connections() const { return inbound_.size(); }
+
+ private:
+  struct QueuedMessage {
+    std::array<char, kFrameHeaderBytes> header;  // written with the payload in one scatter write
+    std::string payload;
+    size_t wire_bytes() const { return header.size() + payload.size(); }
+  };
+  // One destination: address, outgoing connection, queue and stats.
+  struct Peer {
+    enum class State { kIdle, kResolving, kConnecting, kConnected, kBackoff };
+    world::PeerId id = 0;
+    std::string host;  // empty: no address yet
+    uint16_t port = 0;
+    State state = State::kIdle;
+    int fd = -1;
+    uint64_t generation = 0;          // bumped per connection attempt; stale resolutions compare it
+    std::string handshake;            // unsent bytes of the current connection's handshake
+    std::deque<QueuedMessage> queue;  // messages not completely written, oldest first
+    size_t front_written = 0;         // bytes of queue.front() already written
+    bool epollout_armed = false;
+    world::Duration backoff{0};    // delay before the next retry; 0 after a success
+    EventLoop::TimerId timer = 0;  // connect time-out or backoff retry, 0 if none
+    PeerStats stats;               // counters only; the queue fields are filled on demand
+  };
+  // One inbound connection, known by id (never by fd) so that a stale event finds nothing.
+  struct Inbound {
+    int fd = -1;
+    std::string remote_ip;
+    FrameDecoder decoder;
+    EventLoop::TimerId handshake_timer = 0;
+    explicit Inbound(uint32_t max_frame_bytes) : decoder(max_frame_bytes) {}
+  };
+
+  TcpTransport(EventLoop& loop, world::PeerId self, Options options, BlockingPool* resolver);
+  absl::Status Listen();
+
+  // Outgoing side.
+  Peer& PeerFor(world::PeerId id);
+  Peer* FindPeer(world::PeerId id);
+  void Drop(Peer& peer, const std::string& why);
+  void RecordFailure(Peer& peer, const std::string& why);
+  void StartConnect(Peer& peer);
+  void ConnectTo(Peer& peer, const sockaddr_storage& addr, socklen_t addr_len);
+  void OnPeerEvent(world::PeerId id, uint32_t events);
+  void OnConnected(Peer& peer);
+  void Flush(Peer& peer);
+  void ConsumeWritten(Peer& peer, size_t n);
+  void ArmEpollOut(Peer& peer, bool on);
+  void ConnectFailed(Peer& peer, const std::string& why);
+  void ConnectionBroken(Peer& peer, const std::string& why);
+  void CloseOutgoing(Peer& peer);
+  void ScheduleRetry(Peer& peer);
+
+  // Inbound side.
+  void OnAcceptable();
+  void AcceptOne(int fd, const sockaddr_storage& addr);
+  void OnInboundReadable(uint64_t id);
+  void CloseInbound(uint64_t id, const std::string& rejection);
+  void Deliver(world::PeerId from, std::vector<std::string>& messages);
+
+  EventLoop& loop_;
+  const world::PeerId self_;
+  const Options options_;
+  BlockingPool* const resolver_;  // may be null: numeric addresses only
+  int listen_fd_ = -1;
+  uint16_t listen_port_ = 0;
+  EventLoop::TimerId accept_pause_timer_ = 0;  // set while accepting is paused after EMFILE
+  std::shared_ptr<Receiver> receiver_;         // shared, so a receiver replaced mid-batch stays alive
+  AddressLearner learner_;
+  std::map<world::PeerId, std::unique_ptr<Peer>> peers_;
+  std::map<uint64_t, std::unique_ptr<Inbound>> inbound_;
+  uint64_t next_inbound_id_ = 1;
+  std::vector<char> read_buffer_;  // shared by all inbound reads (one at a time on the loop)
+  Stats stats_;
+  // Posted callbacks and resolutions hold a weak reference, so they do nothing once we are gone.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace qdsim::real
+
+#endif  // QDSIM_REAL_RUNTIME_TCP_TRANSPORT_H_

@@ -1,0 +1,154 @@
+// Frame codec: what is encoded decodes to the same handshake and payloads however the byte stream is
+// split, and a stream that breaks the format is rejected for good without buffering past the limit.
+#include "real/runtime/frame_codec.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "rapidcheck/gtest.h"
+
+namespace qdsim::real {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+
+std::string Wire(world::PeerId sender, const std::vector<std::string>& payloads) {
+  std::string wire = EncodeHandshake(sender);
+  for (const std::string& p : payloads) AppendFrame(wire, p);
+  return wire;
+}
+
+TEST(FrameCodecTest, LayoutIsLittleEndianLengthThenBody) {
+  EXPECT_EQ(EncodeHandshake(0x0102030405060708),
+            std::string("\x0c\0\0\0QDP1\x08\x07\x06\x05\x04\x03\x02\x01", 16));
+  EXPECT_EQ(EncodeFrame("hi"), std::string("\x02\0\0\0hi", 6));
+  EXPECT_EQ(EncodeFrame(""), std::string("\0\0\0\0", 4));
+  const auto header = EncodeFrameHeader(0x01020304);
+  EXPECT_EQ(std::string(header.data(), header.size()), "\x04\x03\x02\x01");
+}
+
+TEST(FrameCodecTest, DecodesHandshakeAndFramesInOneFeed) {
+  FrameDecoder decoder;
+  std::vector<std::string> frames;
+  EXPECT_FALSE(decoder.handshake_done());
+  ASSERT_TRUE(decoder.Feed(Wire(7, {"a", "", "hello"}), frames).ok());
+  EXPECT_TRUE(decoder.handshake_done());
+  EXPECT_EQ(decoder.peer(), 7u);
+  EXPECT_THAT(frames, ElementsAre("a", "", "hello"));
+  EXPECT_EQ(decoder.buffered_bytes(), 0u);
+}
+
+TEST(FrameCodecTest, SplitAtEveryByteGivesTheSameFrames) {
+  const std::vector<std::string> payloads = {"first", "", std::string(300, 'x'), "last"};
+  const std::string wire = Wire(42, payloads);
+  for (size_t cut = 0; cut <= wire.size(); ++cut) {
+    FrameDecoder decoder;
+    std::vector<std::string> frames;
+    ASSERT_TRUE(decoder.Feed(std::string_view(wire).substr(0, cut), frames).ok()) << cut;
+    ASSERT_TRUE(decoder.Feed(std::string_view(wire).substr(cut), frames).ok()) << cut;
+    EXPECT_EQ(frames, payloads) << "cut at " << cut;
+    EXPECT_EQ(decoder.peer(), 42u);
+  }
+  FrameDecoder bytewise;
+  std::vector<std::string> frames;
+  for (char c : wire) ASSERT_TRUE(bytewise.Feed(std::string_view(&c, 1), frames).ok());
+  EXPECT_EQ(frames, payloads);
+}
+
+TEST(FrameCodecTest, RejectsAStreamThatDoesNotStartWithAHandshake) {
+  FrameDecoder decoder;
+  std::vector<std::string> frames;
+  absl::Status s = decoder.Feed(EncodeFrame("no handshake"), frames);
+  EXPECT_TRUE(absl::IsInvalidArgument(s));
+  EXPECT_THAT(std::string(s.message()), HasSubstr("handshake"));
+  EXPECT_THAT(frames, IsEmpty());
+}
+
+TEST(FrameCodecTest, RejectsBadMagicAndPeerZero) {
+  std::string bad_magic = EncodeHandshake(5);
+  bad_magic[4] = 'X';
+  FrameDecoder a;
+  std::vector<std::string> frames;
+  EXPECT_THAT(std::string(a.Feed(bad_magic + EncodeFrame("x"), frames).message()), HasSubstr("magic"));
+  FrameDecoder b;
+  EXPECT_THAT(std::string(b.Feed(Wire(0, {"x"}), frames).message()), HasSubstr("peer id 0"));
+  EXPECT_THAT(frames, IsEmpty());
+  FrameDecoder c;
+  EXPECT_FALSE(c.Feed("GET / HTTP/1.1\r\nHost: x\r\n\r\n", frames).ok());
+}
+
+TEST(FrameCodecTest, OversizeFrameIsRejectedBeforeItsBodyIsBuffered) {
+  FrameDecoder decoder(/*max_frame_bytes=*/16);
+  std::vector<std::string> frames;
+  ASSERT_TRUE(decoder.Feed(Wire(1, {std::string(16, 'a')}), frames).ok());  // exactly the limit
+  EXPECT_THAT(frames, ElementsAre(std::string(16, 'a')));
+  const auto header = EncodeFrameHeader(17);
+  absl::Status s = decoder.Feed(std::string(header.data(), header.size()) + std::string(1000, 'b'), frames);
+  EXPECT_TRUE(absl::IsInvalidArgument(s));
+  EXPECT_THAT(std::string(s.message()), HasSubstr("exceeds"));
+  EXPECT_LE(decoder.buffered_bytes(), kFrameHeaderBytes);
+  EXPECT_EQ(frames.size(), 1u);
+  const auto huge = EncodeFrameHeader(0xFFFFFFFF);
+  FrameDecoder fresh;  // the default 64 MiB limit rejects a 4 GiB length up front
+  EXPECT_FALSE(fresh.Feed(EncodeHandshake(1) + std::string(huge.data(), huge.size()), frames).ok());
+  EXPECT_LE(fresh.buffered_bytes(), kFrameHeaderBytes);
+}
+
+TEST(FrameCodecTest, ErrorsAreStickyAndEarlierFramesSurvive) {
+  FrameDecoder decoder(/*max_frame_bytes=*/8);
+  std::vector<std::string> frames;
+  const auto oversize = EncodeFrameHeader(9);
+  const std::string wire =
+      Wire(3, {"ok"}) + std::string(oversize.data(), oversize.size()) + EncodeFrame("after");
+  EXPECT_FALSE(decoder.Feed(wire, frames).ok());
+  EXPECT_THAT(frames, ElementsAre("ok"));
+  EXPECT_FALSE(decoder.Feed(EncodeFrame("more"), frames).ok());
+  EXPECT_FALSE(decoder.status().ok());
+  EXPECT_THAT(frames, ElementsAre("ok"));
+}
+
+TEST(FrameCodecTest, HandshakeIsAcceptedUnderALimitSmallerThanItself) {
+  FrameDecoder decoder(/*max_frame_bytes=*/2);
+  std::vector<std::string> frames;
+  ASSERT_TRUE(decoder.Feed(Wire(5, {"ab"}), frames).ok());
+  EXPECT_EQ(decoder.peer(), 5u);
+  EXPECT_THAT(frames, ElementsAre("ab"));
+  EXPECT_EQ(FrameDecoder::MaxBufferedBytes(2), kFrameHeaderBytes + kHandshakeBodyBytes);
+  EXPECT_EQ(FrameDecoder::MaxBufferedBytes(100), kFrameHeaderBytes + 100);
+}
+
+RC_GTEST_PROP(FrameCodecProperty, AnySplitRoundTrips,
+              (world::PeerId sender, std::vector<std::string> payloads, std::vector<uint8_t> cuts)) {
+  RC_PRE(sender != 0);
+  const std::string wire = Wire(sender, payloads);
+  FrameDecoder decoder;
+  std::vector<std::string> frames;
+  size_t at = 0;
+  for (uint8_t cut : cuts) {
+    const size_t n = std::min<size_t>(cut, wire.size() - at);
+    RC_ASSERT(decoder.Feed(std::string_view(wire).substr(at, n), frames).ok());
+    at += n;
+  }
+  RC_ASSERT(decoder.Feed(std::string_view(wire).substr(at), frames).ok());
+  RC_ASSERT(frames == payloads);
+  RC_ASSERT(decoder.peer() == sender);
+  RC_ASSERT(decoder.buffered_bytes() == 0u);
+}
+
+RC_GTEST_PROP(FrameCodecProperty, GarbageNeverExceedsTheLimit, (std::string garbage, uint8_t limit)) {
+  FrameDecoder decoder(limit);
+  std::vector<std::string> frames;
+  const absl::Status s = decoder.Feed(garbage, frames);
+  for (const std::string& f : frames) RC_ASSERT(f.size() <= limit);
+  RC_ASSERT(decoder.buffered_bytes() <= FrameDecoder::MaxBufferedBytes(limit));
+  if (!frames.empty()) RC_ASSERT(decoder.handshake_done());
+  RC_ASSERT(s.ok() == decoder.status().ok());
+}
+
+}  // namespace
+}  // namespace qdsim::real
