@@ -73,6 +73,15 @@ Node::~Node() {
   raft_.reset();
 }
 
+void Node::OnMetadataChange(std::function<void()> listener) {
+  consensus_.AddListener([listener, alive = alive_](const consensuspb::Operation&, const absl::Status&) {
+    if (*alive) listener();
+  });
+  consensus_.AddRestoreListener([listener, alive = alive_] {
+    if (*alive) listener();
+  });
+}
+
 void Node::Receive(world::PeerId from, const std::string& bytes) {
   peerpb::Envelope envelope;
   if (!envelope.ParseFromString(bytes)) return;  // garbage from a peer is dropped
@@ -251,7 +260,35 @@ void Node::CreateCollection(const api::CreateCollection& request, api::Callback<
   auto* p = create->mutable_params();
   if (p->replication_factor() == 0) p->set_replication_factor(1);
   if (p->write_consistency_factor() == 0) p->set_write_consistency_factor(1);
-  ProposeMeta(std::move(op), request.timeout, std::move(done));
+  // As in Qdrant, the answer waits (within the timeout) for the new replicas to become Active, so
+  // that a client's first write right after it finds them ready.
+  const world::Instant deadline = env_.clock().Now() + TimeoutOr(request.timeout);
+  ProposeMeta(std::move(op), request.timeout,
+              [this, alive = alive_, name = request.name, deadline, done = std::move(done)](absl::StatusOr<bool> r) {
+                if (!*alive) return;
+                if (!r.ok()) return done(r);
+                WaitForActiveReplicas(name, deadline, std::move(done));
+              });
+}
+
+void Node::WaitForActiveReplicas(const std::string& collection, world::Instant deadline, api::Callback<bool> done) {
+  // Ready: every shard has an Active replica (a write has somewhere to land) and this peer's own
+  // replicas are Active. A replica on a peer that is down stays Initializing and is not waited for.
+  bool ready = true;
+  if (const consensuspb::CollectionState* c = consensus_.metadata().FindCollection(collection)) {
+    for (const auto& shard : c->shards()) {
+      bool any_active = false;
+      for (const auto& r : shard.replicas()) {
+        any_active |= r.state() == consensuspb::ACTIVE;
+        if (r.peer_id() == self_) ready &= r.state() == consensuspb::ACTIVE;
+      }
+      ready &= any_active;
+    }
+  }
+  if (ready || env_.clock().Now() >= deadline) return done(true);
+  env_.clock().After(world::Millis(20), [this, alive = alive_, collection, deadline, done = std::move(done)] {
+    if (*alive) WaitForActiveReplicas(collection, deadline, std::move(done));
+  });
 }
 
 void Node::UpdateCollection(const api::UpdateCollection& request, api::Callback<bool> done) {

@@ -22,6 +22,7 @@
 #define QDSIM_NODE_NODE_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -87,6 +88,10 @@ class Node {
   void Count(const api::Count& request, api::Callback<uint64_t> done);
   void Search(const api::Search& request, api::Callback<std::vector<shard::ScoredPoint>> done);
 
+  // Calls `listener` after every metadata change this peer applies (an operation, or a snapshot
+  // restored) — the real runtime keeps its transport's address book in line with the peers' URIs.
+  void OnMetadataChange(std::function<void()> listener);
+
   // ---- Parts, for the simulator's checkers and tests ----
   const consensus::ConsensusManager& consensus() const { return consensus_; }
   raft::RaftNode& raft() { return *raft_; }
@@ -100,6 +105,9 @@ class Node {
   void AddLearnerThenPeer(uint64_t peer, std::string uri, world::Instant deadline, consensus::ConsensusManager::Done done);
   void AnnounceSelf();
   void ProposeMeta(consensuspb::Operation op, std::optional<world::Duration> timeout, api::Callback<bool> done);
+  // Answers `done` once every shard of `collection` has an Active replica and this peer's replicas
+  // are Active, or at `deadline`.
+  void WaitForActiveReplicas(const std::string& collection, world::Instant deadline, api::Callback<bool> done);
   world::Duration TimeoutOr(std::optional<world::Duration> t) const { return t.value_or(options_.default_timeout); }
   // The reader's timeout is per replica and a read may try two in turn: half the request's.
   world::Duration ReadTimeout(std::optional<world::Duration> t) const { return TimeoutOr(t) / 2; }

@@ -88,7 +88,7 @@ TEST(QdrantScenariosTest, SeedsThatFoundBugsPass) {
   const std::vector<RegressionSeed> seeds = {
       // Raft driver: a listener proposing while entries were applied made it take the next Ready
       // before advancing the current one (metadata_agreement: peers differed at one index).
-      {"wip/qdrant_swarm", 141, "nested apply in RaftNode::Complete"},
+      {"qdrant_swarm", 141, "nested apply in RaftNode::Complete"},
       // Writer counted a success on an isolated peer's stale replica and marked the live one Dead.
       {"qdrant_partitioned_peer", 2, "dead-mark without witnesses"},
       // A finished transfer's target kept applying a forwarded item (an older write) and a
@@ -96,6 +96,17 @@ TEST(QdrantScenariosTest, SeedsThatFoundBugsPass) {
       {"qdrant_joins_and_user_transfers", 21, "items applied after the target became Active"},
       // The recovery source of one missed replica was another replica that missed the same write.
       {"qdrant_write_divergence_repaired", 59, "dead-marks of one write proposed one by one"},
+      // A lost shard update marked a replica Dead; replicas that took a failed write were rebuilt
+      // from each other and the mark of the one that missed it lost its witnesses.
+      {"qdrant_joins_and_user_transfers", 66, "failed write left diverged when its mark was refused"},
+      // An export batch overwrote a newer write sent straight to the Partial target, and its
+      // source applied that write only after the finish (no forward).
+      {"qdrant_swarm", 54, "direct write to a Partial target raced the stream"},
+      // A restarted peer, behind in the metadata, applied an acknowledged write to its replica's
+      // old life, which was then dropped (acked_writes).
+      {"qdrant_swarm", 118, "write applied to a replica life the writer did not address"},
+      // The writer crashed between its fan-out and its marks: only anti-entropy sees the divergence.
+      {"qdrant_swarm", 20, "writer crash mid-write left replicas diverged"},
   };
   for (const auto& r : seeds) {
     RunResult result = RunSeed(LoadScenario(r.scenario), r.seed);
