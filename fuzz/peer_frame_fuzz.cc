@@ -2,9 +2,10 @@
 //
 // Input: [u8 limit selector][u8 chunk size][stream bytes...]. The small frame limit (1..1021 bytes)
 // lets short inputs reach the oversize path. The stream is decoded twice, in one piece and in
-// chunks; both must agree (frames, sender, error or not). No frame may exceed the limit, nothing may
-// be buffered beyond one header and one body (FrameDecoder::MaxBufferedBytes), and re-encoding what
-// was decoded must decode back to the same thing with nothing left over.
+// chunks; both must agree (frames, sender, probe or not, error or not). No frame may exceed the
+// limit, nothing may be buffered beyond one header and one body (FrameDecoder::MaxBufferedBytes), a
+// probe is accepted only as the whole stream and never yields frames, and re-encoding what was
+// decoded (handshake or probe, then frames) must decode back to the same thing with nothing left over.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -44,18 +45,25 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Check(whole_ok == pieces_ok);
   Check(whole_frames == piece_frames);
   Check(whole.peer() == pieces.peer());
+  Check(whole.probe() == pieces.probe());
+  if (whole.probe()) {
+    Check(whole.handshake_done());
+    Check(whole_frames.empty());
+    Check(whole_ok == (stream.size() == kFrameHeaderBytes + kHandshakeBodyBytes));
+  }
   Check(whole.buffered_bytes() <= FrameDecoder::MaxBufferedBytes(limit));
   for (const std::string& frame : whole_frames) Check(frame.size() <= limit);
   if (!whole_frames.empty()) Check(whole.handshake_done());
 
   if (whole.handshake_done()) {
-    std::string wire = EncodeHandshake(whole.peer());
+    std::string wire = whole.probe() ? EncodeProbe(whole.peer()) : EncodeHandshake(whole.peer());
     for (const std::string& frame : whole_frames) AppendFrame(wire, frame);
     FrameDecoder again(limit);
     std::vector<std::string> again_frames;
     Check(again.Feed(wire, again_frames).ok());
     Check(again_frames == whole_frames);
     Check(again.peer() == whole.peer());
+    Check(again.probe() == whole.probe());
     Check(again.buffered_bytes() == 0);
   }
   return 0;

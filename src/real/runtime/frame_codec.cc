@@ -28,13 +28,21 @@ std::array<char, kFrameHeaderBytes> EncodeFrameHeader(uint32_t payload_bytes) {
   return header;
 }
 
-std::string EncodeHandshake(world::PeerId sender) {
+namespace {
+
+std::string EncodeHello(std::string_view magic, world::PeerId id) {
   std::string out;
   PutLittleEndian(out, kHandshakeBodyBytes, 4);
-  out.append(kHandshakeMagic);
-  PutLittleEndian(out, sender, 8);
+  out.append(magic);
+  PutLittleEndian(out, id, 8);
   return out;
 }
+
+}  // namespace
+
+std::string EncodeHandshake(world::PeerId sender) { return EncodeHello(kHandshakeMagic, sender); }
+
+std::string EncodeProbe(world::PeerId prober) { return EncodeHello(kProbeMagic, prober); }
 
 void AppendFrame(std::string& out, std::string_view payload) {
   const auto header = EncodeFrameHeader(static_cast<uint32_t>(payload.size()));
@@ -51,7 +59,9 @@ std::string EncodeFrame(std::string_view payload) {
 
 absl::Status FrameDecoder::Feed(std::string_view data, std::vector<std::string>& frames) {
   while (status_.ok() && !data.empty()) {
-    if (header_have_ < kFrameHeaderBytes) {
+    if (probe_) {
+      status_ = absl::InvalidArgumentError("peer probe followed by more data");
+    } else if (header_have_ < kFrameHeaderBytes) {
       ConsumeHeader(data, frames);
     } else {
       ConsumeBody(data, frames);
@@ -107,13 +117,15 @@ void FrameDecoder::FinishFrame(std::string body, std::vector<std::string>& frame
     return;
   }
   const std::string_view view(body);
+  const std::string_view magic = view.substr(0, kHandshakeMagic.size());
   const world::PeerId peer = GetLittleEndian(view.substr(kHandshakeMagic.size(), 8));
-  if (view.substr(0, kHandshakeMagic.size()) != kHandshakeMagic) {
+  if (magic != kHandshakeMagic && magic != kProbeMagic) {
     status_ = absl::InvalidArgumentError("peer handshake has a bad magic");
   } else if (peer == 0) {
     status_ = absl::InvalidArgumentError("peer handshake announces peer id 0");
   } else {
     peer_ = peer;
+    probe_ = magic == kProbeMagic;
   }
 }
 

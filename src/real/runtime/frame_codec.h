@@ -6,15 +6,25 @@
 //   handshake  [u32 length = 12]["QDP1"][u64 sender peer id]     (first frame, exactly once)
 //   message    [u32 length][length bytes of payload]              (length <= max frame bytes)
 //
+// or, instead, a probe asking the acceptor who it is (a joining node knows only an address):
+//
+//   probe      [u32 length = 12]["QDPQ"][u64 prober peer id]     (the first and only frame)
+//
+// which the acceptor answers on the same connection with its own handshake ("QDP1", its id) before
+// closing it; the prober decodes that answer with a FrameDecoder of its own.
+//
 // Integers are little-endian. The sender's id travels once, in the handshake, so every later frame
 // is a bare payload. A stream that breaks the format (wrong first length or magic, peer id 0, a
-// frame over the limit) is rejected as a whole: the transport closes that connection.
+// frame over the limit, any byte after a probe) is rejected as a whole: the transport closes that
+// connection.
 //
 //   std::string wire = EncodeHandshake(7) + EncodeFrame("hello");
 //   FrameDecoder decoder;
 //   std::vector<std::string> frames;
 //   absl::Status s = decoder.Feed(wire.substr(0, 5), frames);   // any split works
 //   s = decoder.Feed(wire.substr(5), frames);                   // frames == {"hello"}, peer() == 7
+//   FrameDecoder asked;                                         // the acceptor of a probe
+//   s = asked.Feed(EncodeProbe(9), frames);                     // asked.probe(), asked.peer() == 9
 //
 // Thread-safety: none (a decoder belongs to one connection).
 #ifndef QDSIM_REAL_RUNTIME_FRAME_CODEC_H_
@@ -34,13 +44,17 @@ namespace qdsim::real {
 inline constexpr uint32_t kDefaultMaxFrameBytes = 64u << 20;
 inline constexpr size_t kFrameHeaderBytes = 4;
 inline constexpr std::string_view kHandshakeMagic = "QDP1";
-// Handshake body: magic + u64 peer id.
+inline constexpr std::string_view kProbeMagic = "QDPQ";
+static_assert(kProbeMagic.size() == kHandshakeMagic.size());
+// Handshake (and probe) body: magic + u64 peer id.
 inline constexpr uint32_t kHandshakeBodyBytes = 12;
 
 // The 4-byte length prefix of a frame whose payload is `payload_bytes` long (for scatter writes).
 std::array<char, kFrameHeaderBytes> EncodeFrameHeader(uint32_t payload_bytes);
 // The handshake frame announcing `sender`. REQUIRES: sender != 0.
 std::string EncodeHandshake(world::PeerId sender);
+// The probe frame, sent by `prober` to learn the acceptor's id. REQUIRES: prober != 0.
+std::string EncodeProbe(world::PeerId prober);
 // Appends one message frame to `out`. REQUIRES: payload.size() fits in u32.
 void AppendFrame(std::string& out, std::string_view payload);
 std::string EncodeFrame(std::string_view payload);
@@ -65,9 +79,12 @@ class FrameDecoder {
   // decode nothing and return it again). Frames completed before the bad one are still appended.
   absl::Status Feed(std::string_view data, std::vector<std::string>& frames);
 
-  // True once the handshake has been decoded; peer() is then the sender's id (else 0).
+  // True once the handshake (or a probe) has been decoded; peer() is then the sender's id (else 0).
   bool handshake_done() const { return peer_ != 0; }
   world::PeerId peer() const { return peer_; }
+  // True when the first frame was a probe; peer() is then the prober. Such a stream must end there:
+  // a byte after the probe is a format error, so a probe never yields message frames.
+  bool probe() const { return probe_; }
   // Bytes of an incomplete header or frame held for the next Feed().
   size_t buffered_bytes() const { return header_have_ + body_.size(); }
   const absl::Status& status() const { return status_; }
@@ -82,6 +99,7 @@ class FrameDecoder {
   const uint32_t max_frame_bytes_;
   absl::Status status_;     // first format error, sticky
   world::PeerId peer_ = 0;  // sender from the handshake; 0 until it arrives
+  bool probe_ = false;      // the first frame was a probe
   std::array<char, kFrameHeaderBytes> header_{};
   size_t header_have_ = 0;  // header bytes collected (4 = length known)
   uint32_t length_ = 0;     // body length of the current frame, once known

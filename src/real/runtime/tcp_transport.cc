@@ -88,6 +88,11 @@ std::string IpOf(const sockaddr_storage& addr) {
   return text;
 }
 
+// A probe's failure: Unavailable, naming where it went.
+absl::Status ProbeFailed(const std::string& where, std::string_view what) {
+  return absl::UnavailableError(absl::StrCat("probe ", where, ": ", world::Sv(what)));
+}
+
 void SetNoDelay(int fd) {
   const int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -116,6 +121,13 @@ TcpTransport::~TcpTransport() {
     loop_.CancelTimer(conn->handshake_timer);
     loop_.Unwatch(conn->fd);
     close(conn->fd);
+  }
+  for (auto& [id, call] : probes_) {  // their `done` is dropped, never run
+    loop_.CancelTimer(call->timer);
+    if (call->fd >= 0) {
+      loop_.Unwatch(call->fd);
+      close(call->fd);
+    }
   }
   loop_.CancelTimer(accept_pause_timer_);
   if (listen_fd_ >= 0) {
@@ -487,13 +499,24 @@ void TcpTransport::AcceptOne(int fd, const sockaddr_storage& addr) {
   auto conn = std::make_unique<Inbound>(options_.max_frame_bytes);
   conn->fd = fd;
   conn->remote_ip = IpOf(addr);
-  if (!loop_.Watch(fd, EPOLLIN | EPOLLRDHUP, [this, id](uint32_t) { OnInboundReadable(id); }).ok()) {
+  auto handler = [this, id](uint32_t) {
+    auto it = inbound_.find(id);
+    if (it == inbound_.end()) return;
+    if (it->second->answering) return AnswerProbe(id);
+    OnInboundReadable(id);
+  };
+  if (!loop_.Watch(fd, EPOLLIN | EPOLLRDHUP, handler).ok()) {
     close(fd);
     return;
   }
   conn->handshake_timer = loop_.RunAfter(options_.handshake_timeout, [this, id] {
-    if (auto it = inbound_.find(id); it != inbound_.end()) it->second->handshake_timer = 0;
-    CloseInbound(id, "no handshake before the deadline");
+    auto it = inbound_.find(id);
+    if (it == inbound_.end()) return;
+    it->second->handshake_timer = 0;
+    CloseInbound(id, it->second->answering
+                         ? absl::StrCat("probe from ", it->second->remote_ip,
+                                        ": answer not taken before the deadline")
+                         : std::string("no handshake before the deadline"));
   });
   inbound_.emplace(id, std::move(conn));
 }
@@ -511,6 +534,7 @@ void TcpTransport::OnInboundReadable(uint64_t id) {
     const ssize_t n = recv(conn.fd, read_buffer_.data(), read_buffer_.size(), MSG_DONTWAIT);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+    if (n == 0 && conn.decoder.probe()) break;  // a prober may shut down its side once it asked
     if (n <= 0) {
       close_reason = n == 0 ? "closed by peer" : Errno("recv", errno);
       break;
@@ -521,6 +545,14 @@ void TcpTransport::OnInboundReadable(uint64_t id) {
       rejected = true;
       break;
     }
+  }
+  if (conn.decoder.probe()) {
+    // Someone asks who we are: no delivery (a probe carries no messages), no address learned. The
+    // handshake timer stays armed as the deadline for the answer.
+    if (!close_reason.empty()) return CloseInbound(id, rejected ? close_reason : std::string());
+    conn.answering = true;
+    conn.answer = EncodeHandshake(self_);
+    return AnswerProbe(id);
   }
   const world::PeerId from = conn.decoder.peer();
   const std::string ip = conn.remote_ip;
@@ -552,6 +584,26 @@ void TcpTransport::CloseInbound(uint64_t id, const std::string& rejection) {
   }
 }
 
+void TcpTransport::AnswerProbe(uint64_t id) {
+  auto it = inbound_.find(id);
+  if (it == inbound_.end()) return;
+  Inbound& conn = *it->second;
+  while (!conn.answer.empty()) {
+    const ssize_t n = send(conn.fd, conn.answer.data(), conn.answer.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      // The rest goes out on EPOLLOUT. Reading is over: a byte after the probe would be an error
+      // anyway, and EPOLLIN on a half-closed socket would fire on every iteration.
+      if (!loop_.Modify(conn.fd, EPOLLOUT).ok()) CloseInbound(id, std::string());
+      return;
+    }
+    if (n < 0) return CloseInbound(id, std::string());  // the prober is gone: nobody to answer
+    conn.answer.erase(0, static_cast<size_t>(n));
+  }
+  ++stats_.probes_answered;
+  CloseInbound(id, std::string());
+}
+
 void TcpTransport::Deliver(world::PeerId from, std::vector<std::string>& messages) {
   std::weak_ptr<bool> alive = alive_;
   for (std::string& message : messages) {
@@ -562,6 +614,125 @@ void TcpTransport::Deliver(world::PeerId from, std::vector<std::string>& message
     (*receiver)(from, std::move(message));
     if (alive.expired()) return;
   }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Probes (the asking side)
+
+void TcpTransport::Probe(const std::string& host, uint16_t port, world::Duration timeout, ProbeDone done) {
+  const uint64_t id = next_probe_id_++;
+  const std::string where = absl::StrCat(host, ":", port);
+  auto call = std::make_unique<ProbeCall>();
+  call->where = where;
+  call->done = std::move(done);
+  call->timer = loop_.RunAfter(timeout, [this, id, where, timeout] {
+    auto it = probes_.find(id);
+    if (it == probes_.end()) return;
+    it->second->timer = 0;
+    FinishProbe(id, absl::DeadlineExceededError(
+                        absl::StrCat("probe ", where, ": no answer within ", timeout.count() / 1000, " ms")));
+  });
+  probes_.emplace(id, std::move(call));
+  // `done` never runs inside Probe(): a failure found here is reported from the loop.
+  auto fail_later = [this, id](absl::Status status) {
+    loop_.Post([this, alive = std::weak_ptr<bool>(alive_), id, status = std::move(status)] {
+      if (!alive.expired()) FinishProbe(id, status);
+    });
+  };
+  if (auto addr = ParseNumeric(host, port)) {
+    if (absl::Status s = ProbeConnect(id, addr->addr, addr->len); !s.ok()) fail_later(std::move(s));
+    return;
+  }
+  if (resolver_ == nullptr) {
+    return fail_later(ProbeFailed(where, absl::StrCat("cannot resolve ", host, ": no resolver")));
+  }
+  resolver_->Run<absl::StatusOr<SocketAddress>>(
+      [host, port] { return Resolve(host, port, /*passive=*/false); },
+      [this, alive = std::weak_ptr<bool>(alive_), id, where](absl::StatusOr<SocketAddress> addr) {
+        if (alive.expired() || probes_.count(id) == 0) return;  // gone, or timed out meanwhile
+        if (!addr.ok()) return FinishProbe(id, ProbeFailed(where, std::string(addr.status().message())));
+        if (absl::Status s = ProbeConnect(id, addr->addr, addr->len); !s.ok()) FinishProbe(id, s);
+      });
+}
+
+absl::Status TcpTransport::ProbeConnect(uint64_t id, const sockaddr_storage& addr, socklen_t addr_len) {
+  ProbeCall& call = *probes_.at(id);
+  const int fd = socket(addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return ProbeFailed(call.where, Errno("socket", errno));
+  SetNoDelay(fd);
+  if (connect(fd, reinterpret_cast<const sockaddr*>(&addr), addr_len) != 0 && errno != EINPROGRESS) {
+    const int err = errno;
+    close(fd);
+    return ProbeFailed(call.where, Errno("connect", err));
+  }
+  // Writable means connected (or failed: SO_ERROR tells).
+  auto handler = [this, id](uint32_t events) { OnProbeEvent(id, events); };
+  if (absl::Status s = loop_.Watch(fd, EPOLLIN | EPOLLOUT | EPOLLRDHUP, handler); !s.ok()) {
+    close(fd);
+    return ProbeFailed(call.where, std::string(s.message()));
+  }
+  call.fd = fd;
+  call.epollout_armed = true;
+  call.request = EncodeProbe(self_);
+  return absl::OkStatus();
+}
+
+void TcpTransport::OnProbeEvent(uint64_t id, uint32_t /*events*/) {
+  auto it = probes_.find(id);
+  if (it == probes_.end() || it->second->fd < 0) return;
+  ProbeCall& call = *it->second;
+  if (!call.connected) {
+    int err = 0;
+    socklen_t len = sizeof(err);
+    if (getsockopt(call.fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+    if (err != 0) return FinishProbe(id, ProbeFailed(call.where, Errno("connect", err)));
+    call.connected = true;
+  }
+  while (!call.request.empty()) {
+    const ssize_t n = send(call.fd, call.request.data(), call.request.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;  // EPOLLOUT is still armed
+    if (n < 0) return FinishProbe(id, ProbeFailed(call.where, Errno("send", errno)));
+    call.request.erase(0, static_cast<size_t>(n));
+  }
+  if (call.epollout_armed) {
+    call.epollout_armed = false;
+    (void)loop_.Modify(call.fd, EPOLLIN | EPOLLRDHUP);
+  }
+  ReadProbeAnswer(id);
+}
+
+void TcpTransport::ReadProbeAnswer(uint64_t id) {
+  ProbeCall& call = *probes_.at(id);
+  // The answer is one handshake frame: reads stop at its end, nothing after it is looked at.
+  char buffer[kFrameHeaderBytes + kHandshakeBodyBytes];
+  std::vector<std::string> frames;  // stays empty: the decoder is never fed past the handshake
+  for (;;) {
+    const ssize_t n = recv(call.fd, buffer, sizeof(buffer) - call.decoder.buffered_bytes(), MSG_DONTWAIT);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+    if (n == 0) return FinishProbe(id, ProbeFailed(call.where, "closed before answering"));
+    if (n < 0) return FinishProbe(id, ProbeFailed(call.where, Errno("recv", errno)));
+    const absl::Status s = call.decoder.Feed(std::string_view(buffer, static_cast<size_t>(n)), frames);
+    if (!s.ok()) return FinishProbe(id, ProbeFailed(call.where, absl::StrCat("bad answer: ", s.message())));
+    if (call.decoder.probe()) {
+      return FinishProbe(id, ProbeFailed(call.where, "bad answer: a probe, not a handshake"));
+    }
+    if (call.decoder.handshake_done()) return FinishProbe(id, call.decoder.peer());
+  }
+}
+
+void TcpTransport::FinishProbe(uint64_t id, absl::StatusOr<world::PeerId> result) {
+  auto it = probes_.find(id);
+  if (it == probes_.end()) return;  // already finished: `done` runs once
+  std::unique_ptr<ProbeCall> call = std::move(it->second);
+  probes_.erase(it);
+  loop_.CancelTimer(call->timer);
+  if (call->fd >= 0) {
+    loop_.Unwatch(call->fd);
+    close(call->fd);
+  }
+  if (call->done) call->done(std::move(result));  // last: it may destroy the transport
 }
 
 }  // namespace qdsim::real

@@ -23,10 +23,17 @@
 // address learner hook tells the owner which IP a peer connected from, so a joining node that the
 // receiver had no address for can be answered.
 //
+// Peer-id discovery: a joining node knows only the bootstrap peer's address, yet messages go to a
+// PeerId. Probe(host, port) opens a connection of its own, sends a probe frame instead of the
+// handshake, and reads back the acceptor's handshake, which carries its id; the acceptor then closes
+// the connection. A probe delivers nothing to the receiver, does not reach the address learner and
+// does not touch the address book or any queue, on either side.
+//
 //   auto t = TcpTransport::Create(loop, /*self=*/1, {.listen_host = "127.0.0.1"}, &pool);
 //   (*t)->SetReceiver([](world::PeerId from, std::string bytes) { ... });
 //   (*t)->SetPeerAddress(2, "10.0.0.2", 6335);
 //   (*t)->Send(2, envelope.SerializeAsString());
+//   (*t)->Probe("10.0.0.1", 6335, world::Seconds(3), [](absl::StatusOr<world::PeerId> id) { ... });
 //
 // Thread-safety: none; every call happens on the loop thread.
 #ifndef QDSIM_REAL_RUNTIME_TCP_TRANSPORT_H_
@@ -86,10 +93,13 @@ class TcpTransport final : public world::Transport {
     uint64_t rejected_connections = 0;  // inbound connections closed for breaking the format,
                                         // a missed handshake deadline, or the connection cap
     std::string latest_rejection;       // why the latest one was closed
+    uint64_t probes_answered = 0;       // inbound probes whose answer was completely written
   };
 
   // Told that `peer` connected from `ip` (numeric, no port), once per inbound connection.
   using AddressLearner = std::function<void(world::PeerId peer, const std::string& ip)>;
+  // Told the outcome of a Probe().
+  using ProbeDone = std::function<void(absl::StatusOr<world::PeerId>)>;
 
   // Binds and listens on options.listen_host:listen_port. Host names (in the address book too) are
   // resolved on `resolver` when given; without one only numeric addresses work. REQUIRES: self != 0;
@@ -97,7 +107,8 @@ class TcpTransport final : public world::Transport {
   static absl::StatusOr<std::unique_ptr<TcpTransport>> Create(EventLoop& loop, world::PeerId self,
                                                               Options options,
                                                               BlockingPool* resolver = nullptr);
-  // Closes every connection and the listener; queued messages are dropped.
+  // Closes every connection and the listener; queued messages are dropped, and probes still in
+  // flight end without calling their `done`.
   ~TcpTransport() override;
 
   TcpTransport(const TcpTransport&) = delete;
@@ -118,11 +129,20 @@ class TcpTransport final : public world::Transport {
   void ForgetPeer(world::PeerId peer);
   void SetAddressLearner(AddressLearner learner) { learner_ = std::move(learner); }
 
+  // Asks whoever listens at host:port for its peer id, over a connection of its own (host names are
+  // resolved like the address book's). `done` runs exactly once, on the loop thread and never inside
+  // Probe() (nor at all once the transport is destroyed), with the peer's id; Unavailable when the
+  // connection is refused or fails, the name does not resolve, or the listener closes without a
+  // valid answer (not a qdsim peer, or it rejected us); DeadlineExceeded when no answer came within
+  // `timeout` (counted from this call, resolution included). Error messages name host:port.
+  void Probe(const std::string& host, uint16_t port, world::Duration timeout, ProbeDone done);
+
   // Stats of one destination (zeroes for an unknown one), and of all known destinations.
   PeerStats peer_stats(world::PeerId peer) const;
   std::map<world::PeerId, PeerStats> all_peer_stats() const;
   const Stats& stats() const { return stats_; }
   size_t inbound_connections() const { return inbound_.size(); }
+  size_t probes_in_flight() const { return probes_.size(); }
 
  private:
   struct QueuedMessage {
@@ -152,8 +172,22 @@ class TcpTransport final : public world::Transport {
     int fd = -1;
     std::string remote_ip;
     FrameDecoder decoder;
+    // Deadline for the handshake, and for a probe's answer to be written.
     EventLoop::TimerId handshake_timer = 0;
+    bool answering = false;  // a probe arrived: writing `answer`, then closing (reads are over)
+    std::string answer;      // unsent bytes of our handshake, the answer to a probe
     explicit Inbound(uint32_t max_frame_bytes) : decoder(max_frame_bytes) {}
+  };
+  // One Probe() in flight, known by id: its own outgoing connection.
+  struct ProbeCall {
+    std::string where;  // "host:port", for messages
+    int fd = -1;
+    bool connected = false;
+    bool epollout_armed = false;
+    std::string request;   // unsent bytes of the probe frame
+    FrameDecoder decoder;  // decodes the answer, which is exactly a handshake
+    EventLoop::TimerId timer = 0;  // the caller's deadline
+    ProbeDone done;
   };
 
   TcpTransport(EventLoop& loop, world::PeerId self, Options options, BlockingPool* resolver);
@@ -181,7 +215,15 @@ class TcpTransport final : public world::Transport {
   void AcceptOne(int fd, const sockaddr_storage& addr);
   void OnInboundReadable(uint64_t id);
   void CloseInbound(uint64_t id, const std::string& rejection);
+  void AnswerProbe(uint64_t id);
   void Deliver(world::PeerId from, std::vector<std::string>& messages);
+
+  // Probes (the asking side).
+  absl::Status ProbeConnect(uint64_t id, const sockaddr_storage& addr, socklen_t addr_len);
+  void OnProbeEvent(uint64_t id, uint32_t events);
+  void ReadProbeAnswer(uint64_t id);
+  // Ends a probe: closes its connection, then runs `done` (which may destroy the transport).
+  void FinishProbe(uint64_t id, absl::StatusOr<world::PeerId> result);
 
   EventLoop& loop_;
   const world::PeerId self_;
@@ -195,6 +237,8 @@ class TcpTransport final : public world::Transport {
   std::map<world::PeerId, std::unique_ptr<Peer>> peers_;
   std::map<uint64_t, std::unique_ptr<Inbound>> inbound_;
   uint64_t next_inbound_id_ = 1;
+  std::map<uint64_t, std::unique_ptr<ProbeCall>> probes_;
+  uint64_t next_probe_id_ = 1;
   std::vector<char> read_buffer_;  // shared by all inbound reads (one at a time on the loop)
   Stats stats_;
   // Posted callbacks and resolutions hold a weak reference, so they do nothing once we are gone.

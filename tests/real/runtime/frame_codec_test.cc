@@ -1,5 +1,6 @@
 // Frame codec: what is encoded decodes to the same handshake and payloads however the byte stream is
 // split, and a stream that breaks the format is rejected for good without buffering past the limit.
+// A probe decodes as the whole stream or not at all.
 #include "real/runtime/frame_codec.h"
 
 #include <gmock/gmock.h>
@@ -112,6 +113,94 @@ TEST(FrameCodecTest, ErrorsAreStickyAndEarlierFramesSurvive) {
   EXPECT_THAT(frames, ElementsAre("ok"));
 }
 
+TEST(FrameCodecTest, ProbeLayoutDiffersFromTheHandshakeOnlyInTheMagic) {
+  EXPECT_EQ(EncodeProbe(0x0102030405060708),
+            std::string("\x0c\0\0\0QDPQ\x08\x07\x06\x05\x04\x03\x02\x01", 16));
+}
+
+TEST(FrameCodecTest, DecodesAProbeAndTheHandshakeThatAnswersIt) {
+  FrameDecoder acceptor;
+  std::vector<std::string> frames;
+  ASSERT_TRUE(acceptor.Feed(EncodeProbe(9), frames).ok());
+  EXPECT_TRUE(acceptor.probe());
+  EXPECT_TRUE(acceptor.handshake_done());
+  EXPECT_EQ(acceptor.peer(), 9u);
+  EXPECT_THAT(frames, IsEmpty());
+  EXPECT_EQ(acceptor.buffered_bytes(), 0u);
+  ASSERT_TRUE(acceptor.Feed("", frames).ok());  // nothing more is fine
+
+  FrameDecoder prober;  // the answer is exactly a handshake
+  ASSERT_TRUE(prober.Feed(EncodeHandshake(2), frames).ok());
+  EXPECT_FALSE(prober.probe());
+  EXPECT_EQ(prober.peer(), 2u);
+  EXPECT_THAT(frames, IsEmpty());
+
+  FrameDecoder plain;
+  ASSERT_TRUE(plain.Feed(Wire(3, {"x"}), frames).ok());
+  EXPECT_FALSE(plain.probe());
+}
+
+TEST(FrameCodecTest, AnythingAfterAProbeIsRejected) {
+  FrameDecoder together;
+  std::vector<std::string> frames;
+  absl::Status s = together.Feed(EncodeProbe(9) + EncodeFrame("x"), frames);
+  EXPECT_TRUE(absl::IsInvalidArgument(s));
+  EXPECT_THAT(std::string(s.message()), HasSubstr("probe"));
+  EXPECT_THAT(frames, IsEmpty());
+
+  FrameDecoder later;  // one more byte in a later Feed is enough
+  ASSERT_TRUE(later.Feed(EncodeProbe(9), frames).ok());
+  EXPECT_FALSE(later.Feed(std::string(1, '\0'), frames).ok());
+  EXPECT_FALSE(later.Feed(EncodeFrame("x"), frames).ok());  // sticky
+  EXPECT_THAT(frames, IsEmpty());
+
+  FrameDecoder twice;  // not even a second probe or a handshake
+  EXPECT_FALSE(twice.Feed(EncodeProbe(9) + EncodeHandshake(9), frames).ok());
+  FrameDecoder after_handshake;  // and a probe frame after a handshake is just a message
+  ASSERT_TRUE(after_handshake.Feed(EncodeHandshake(4) + EncodeFrame(EncodeProbe(9)), frames).ok());
+  EXPECT_FALSE(after_handshake.probe());
+  EXPECT_THAT(frames, ElementsAre(EncodeProbe(9)));
+}
+
+TEST(FrameCodecTest, ProbeFromPeerZeroIsRejected) {
+  FrameDecoder decoder;
+  std::vector<std::string> frames;
+  EXPECT_THAT(std::string(decoder.Feed(EncodeProbe(0), frames).message()), HasSubstr("peer id 0"));
+  EXPECT_FALSE(decoder.probe());
+  EXPECT_FALSE(decoder.handshake_done());
+}
+
+TEST(FrameCodecTest, ProbeSplitAtEveryByte) {
+  const std::string probe = EncodeProbe(77);
+  for (size_t cut = 0; cut <= probe.size(); ++cut) {
+    FrameDecoder decoder;
+    std::vector<std::string> frames;
+    ASSERT_TRUE(decoder.Feed(std::string_view(probe).substr(0, cut), frames).ok()) << cut;
+    EXPECT_EQ(decoder.probe(), cut == probe.size()) << cut;
+    ASSERT_TRUE(decoder.Feed(std::string_view(probe).substr(cut), frames).ok()) << cut;
+    EXPECT_TRUE(decoder.probe()) << cut;
+    EXPECT_EQ(decoder.peer(), 77u);
+    EXPECT_THAT(frames, IsEmpty());
+  }
+  // With a frame after it, every split fails once the byte after the probe arrives, never earlier,
+  // and yields nothing.
+  const std::string wire = probe + EncodeFrame("extra");
+  for (size_t cut = 0; cut <= wire.size(); ++cut) {
+    FrameDecoder decoder;
+    std::vector<std::string> frames;
+    EXPECT_EQ(decoder.Feed(std::string_view(wire).substr(0, cut), frames).ok(), cut <= probe.size()) << cut;
+    EXPECT_FALSE(decoder.Feed(std::string_view(wire).substr(cut), frames).ok()) << cut;
+    EXPECT_TRUE(decoder.probe()) << cut;
+    EXPECT_THAT(frames, IsEmpty()) << cut;
+  }
+  FrameDecoder bytewise;
+  std::vector<std::string> frames;
+  for (size_t i = 0; i < wire.size(); ++i) {
+    EXPECT_EQ(bytewise.Feed(std::string_view(wire).substr(i, 1), frames).ok(), i < probe.size()) << i;
+  }
+  EXPECT_THAT(frames, IsEmpty());
+}
+
 TEST(FrameCodecTest, HandshakeIsAcceptedUnderALimitSmallerThanItself) {
   FrameDecoder decoder(/*max_frame_bytes=*/2);
   std::vector<std::string> frames;
@@ -147,6 +236,7 @@ RC_GTEST_PROP(FrameCodecProperty, GarbageNeverExceedsTheLimit, (std::string garb
   for (const std::string& f : frames) RC_ASSERT(f.size() <= limit);
   RC_ASSERT(decoder.buffered_bytes() <= FrameDecoder::MaxBufferedBytes(limit));
   if (!frames.empty()) RC_ASSERT(decoder.handshake_done());
+  if (decoder.probe()) RC_ASSERT(frames.empty());
   RC_ASSERT(s.ok() == decoder.status().ok());
 }
 

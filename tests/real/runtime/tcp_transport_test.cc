@@ -1,7 +1,8 @@
 // TcpTransport between transports in one process on 127.0.0.1 (ephemeral ports only): messages both
 // ways among two and three peers, self-delivery, large messages, a garbage client closed while the
 // good peer keeps working, an unknown sender answered through the address learner, reconnection
-// after the listener restarts, and bounded queues that drop while a peer is down.
+// after the listener restarts, and bounded queues that drop while a peer is down. Probes: the id
+// comes back, refusal and silence are reported in time, and a probe neither delivers nor disturbs.
 #include "real/runtime/tcp_transport.h"
 
 #include <arpa/inet.h>
@@ -31,9 +32,10 @@ using Inbox = std::vector<std::pair<world::PeerId, std::string>>;
 class TcpTransportTest : public ::testing::Test {
  protected:
   // A transport on 127.0.0.1 whose receiver appends to inboxes_[id].
-  std::unique_ptr<TcpTransport> Make(world::PeerId id, TcpTransport::Options options = {}) {
+  std::unique_ptr<TcpTransport> Make(world::PeerId id, TcpTransport::Options options = {},
+                                     BlockingPool* resolver = nullptr) {
     options.listen_host = "127.0.0.1";
-    auto t = TcpTransport::Create(*loop_, id, options);
+    auto t = TcpTransport::Create(*loop_, id, options, resolver);
     EXPECT_TRUE(t.ok()) << t.status();
     if (!t.ok()) return nullptr;
     (*t)->SetReceiver([this, id](world::PeerId from, std::string bytes) {
@@ -65,6 +67,38 @@ class TcpTransportTest : public ::testing::Test {
       const ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
       return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
     });
+  }
+
+  // Probes host:port from `from` and runs the loop until the answer; checks that `done` ran once
+  // and not inside Probe().
+  absl::StatusOr<world::PeerId> ProbeAndWait(TcpTransport& from, const std::string& host, uint16_t port,
+                                             world::Duration timeout = world::Seconds(3)) {
+    int calls = 0;
+    absl::StatusOr<world::PeerId> result = absl::UnknownError("no answer");
+    from.Probe(host, port, timeout, [&](absl::StatusOr<world::PeerId> r) {
+      ++calls;
+      result = std::move(r);
+    });
+    EXPECT_EQ(calls, 0) << "done ran inside Probe()";
+    EXPECT_TRUE(RunUntil(*loop_, [&] { return calls > 0; }, timeout + world::Seconds(2)));
+    RunFor(*loop_, world::Millis(20));
+    EXPECT_EQ(calls, 1);
+    EXPECT_EQ(from.probes_in_flight(), 0u);
+    return result;
+  }
+
+  // A raw socket listening on an ephemeral 127.0.0.1 port that never accepts; closed by the caller.
+  static int SilentListener(uint16_t& port) {
+    const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+    EXPECT_EQ(listen(fd, 8), 0);
+    socklen_t len = sizeof(addr);
+    EXPECT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+    port = ntohs(addr.sin_port);
+    return fd;
   }
 
   std::unique_ptr<EventLoop> loop_ = std::move(*EventLoop::Create());
@@ -304,6 +338,184 @@ TEST_F(TcpTransportTest, CreateRejectsPeerZeroAndABusyPort) {
   busy.listen_host = "127.0.0.1";
   busy.listen_port = a->listen_port();
   EXPECT_FALSE(TcpTransport::Create(*loop_, 2, busy).ok());
+}
+
+TEST_F(TcpTransportTest, ProbeLearnsTheAcceptorsIdWithoutDeliveringAnything) {
+  auto a = Make(1);
+  auto b = Make(2);
+  int learned = 0;
+  a->SetAddressLearner([&](world::PeerId, const std::string&) { ++learned; });
+  b->SetAddressLearner([&](world::PeerId, const std::string&) { ++learned; });
+  absl::StatusOr<world::PeerId> id = ProbeAndWait(*a, "127.0.0.1", b->listen_port());
+  ASSERT_TRUE(id.ok()) << id.status();
+  EXPECT_EQ(*id, 2u);
+  id = ProbeAndWait(*b, "127.0.0.1", a->listen_port());  // and the other way
+  ASSERT_TRUE(id.ok()) << id.status();
+  EXPECT_EQ(*id, 1u);
+  ASSERT_TRUE(RunUntil(*loop_, [&] { return a->inbound_connections() + b->inbound_connections() == 0; }));
+  EXPECT_EQ(b->stats().probes_answered, 1u);
+  EXPECT_EQ(a->stats().probes_answered, 1u);
+  EXPECT_EQ(b->stats().rejected_connections, 0u);
+  EXPECT_EQ(b->stats().received_messages, 0u);
+  EXPECT_TRUE(inboxes_[1].empty());
+  EXPECT_TRUE(inboxes_[2].empty());
+  EXPECT_EQ(learned, 0);
+  EXPECT_TRUE(a->all_peer_stats().empty());  // the address book is untouched
+  EXPECT_TRUE(b->all_peer_stats().empty());
+
+  // Normal messaging is undisturbed, during and after more probes.
+  Introduce(*a, *b);
+  a->Send(2, "hello b");
+  b->Send(1, "hello a");
+  id = ProbeAndWait(*a, "127.0.0.1", b->listen_port());
+  EXPECT_TRUE(id.ok() && *id == 2u) << id.status();
+  ASSERT_TRUE(RunUntil(*loop_, [&] { return inboxes_[1].size() == 1 && inboxes_[2].size() == 1; }));
+  a->Send(2, "again");
+  ASSERT_TRUE(RunUntil(*loop_, [&] { return inboxes_[2].size() == 2; }));
+  RunFor(*loop_, world::Millis(20));
+  EXPECT_THAT(inboxes_[2], ElementsAre(Pair(1, "hello b"), Pair(1, "again")));
+  EXPECT_THAT(inboxes_[1], ElementsAre(Pair(2, "hello a")));
+  EXPECT_EQ(b->stats().probes_answered, 2u);
+  EXPECT_EQ(a->peer_stats(2).send_failures, 0u);
+  EXPECT_EQ(b->peer_stats(1).send_failures, 0u);
+  EXPECT_EQ(learned, 2);  // once per real connection, never for a probe
+}
+
+TEST_F(TcpTransportTest, ProbeToAClosedPortIsUnavailableAtOnce) {
+  auto a = Make(1);
+  uint16_t port;
+  {
+    auto placeholder = Make(2);
+    port = placeholder->listen_port();
+  }
+  const world::Instant start = loop_->Now();
+  absl::StatusOr<world::PeerId> id = ProbeAndWait(*a, "127.0.0.1", port, world::Seconds(5));
+  EXPECT_LT(loop_->Now() - start, world::Seconds(2));
+  EXPECT_TRUE(absl::IsUnavailable(id.status())) << id.status();
+  EXPECT_THAT(std::string(id.status().message()), HasSubstr(absl::StrCat("127.0.0.1:", port)));
+}
+
+TEST_F(TcpTransportTest, ProbeToAListenerThatNeverAnswersTimesOut) {
+  auto a = Make(1);
+  uint16_t port = 0;
+  const int silent = SilentListener(port);
+  const world::Instant start = loop_->Now();
+  absl::StatusOr<world::PeerId> id = ProbeAndWait(*a, "127.0.0.1", port, world::Millis(150));
+  const world::Duration took = loop_->Now() - start;
+  close(silent);
+  EXPECT_TRUE(absl::IsDeadlineExceeded(id.status())) << id.status();
+  EXPECT_THAT(std::string(id.status().message()), HasSubstr(absl::StrCat("127.0.0.1:", port)));
+  EXPECT_GE(took, world::Millis(150));
+  EXPECT_LT(took, world::Seconds(2));
+  EXPECT_EQ(loop_->watched_fds(), 1u);  // a's listener only: the probe's socket is gone
+}
+
+TEST_F(TcpTransportTest, ProbeToSomethingElseIsUnavailable) {
+  auto a = Make(1);
+  uint16_t port = 0;
+  const int http = SilentListener(port);
+  int calls = 0;
+  absl::StatusOr<world::PeerId> result = absl::UnknownError("no answer");
+  a->Probe("127.0.0.1", port, world::Seconds(3), [&](absl::StatusOr<world::PeerId> r) {
+    ++calls;
+    result = std::move(r);
+  });
+  const int conn = accept(http, nullptr, nullptr);  // blocking: the probe connects at once
+  ASSERT_GE(conn, 0);
+  const std::string answer = "HTTP/1.1 400 Bad Request\r\n\r\n";
+  ASSERT_EQ(send(conn, answer.data(), answer.size(), MSG_NOSIGNAL), static_cast<ssize_t>(answer.size()));
+  ASSERT_TRUE(RunUntil(*loop_, [&] { return calls > 0; }));
+  close(conn);
+  close(http);
+  EXPECT_TRUE(absl::IsUnavailable(result.status())) << result.status();
+  EXPECT_THAT(std::string(result.status().message()), HasSubstr("bad answer"));
+
+  // A peer that closes without answering (an old version rejecting the probe, say).
+  const int closer = SilentListener(port);
+  calls = 0;
+  a->Probe("127.0.0.1", port, world::Seconds(3), [&](absl::StatusOr<world::PeerId> r) {
+    ++calls;
+    result = std::move(r);
+  });
+  const int conn2 = accept(closer, nullptr, nullptr);
+  ASSERT_GE(conn2, 0);
+  shutdown(conn2, SHUT_WR);
+  ASSERT_TRUE(RunUntil(*loop_, [&] { return calls > 0; }));
+  close(conn2);
+  close(closer);
+  EXPECT_TRUE(absl::IsUnavailable(result.status())) << result.status();
+  EXPECT_THAT(std::string(result.status().message()), HasSubstr("closed before answering"));
+}
+
+TEST_F(TcpTransportTest, ProbeResolvesNamesOnTheResolver) {
+  BlockingPool pool(*loop_, 1);
+  auto a = Make(1, {}, &pool);
+  auto b = Make(2);
+  absl::StatusOr<world::PeerId> id = ProbeAndWait(*a, "localhost", b->listen_port());
+  ASSERT_TRUE(id.ok()) << id.status();
+  EXPECT_EQ(*id, 2u);
+  id = ProbeAndWait(*a, "no-such-host.invalid", b->listen_port(), world::Seconds(10));
+  EXPECT_TRUE(absl::IsUnavailable(id.status())) << id.status();
+  EXPECT_THAT(std::string(id.status().message()), HasSubstr("no-such-host.invalid:"));
+  // Without a resolver only numeric addresses work, and the failure still comes from the loop.
+  id = ProbeAndWait(*b, "localhost", a->listen_port());
+  EXPECT_TRUE(absl::IsUnavailable(id.status())) << id.status();
+  EXPECT_THAT(std::string(id.status().message()), HasSubstr("no resolver"));
+}
+
+TEST_F(TcpTransportTest, RawProbeGetsTheHandshakeEvenAfterHalfClosing) {
+  auto b = Make(2);
+  const int prober = RawConnect(b->listen_port());
+  const std::string probe = EncodeProbe(9);
+  ASSERT_EQ(send(prober, probe.data(), probe.size(), MSG_NOSIGNAL), static_cast<ssize_t>(probe.size()));
+  shutdown(prober, SHUT_WR);  // asked, and nothing more to say
+  std::string answer;
+  ASSERT_TRUE(RunUntil(*loop_, [&] {
+    char buf[64];
+    const ssize_t n = recv(prober, buf, sizeof(buf), MSG_DONTWAIT);
+    if (n > 0) answer.append(buf, static_cast<size_t>(n));
+    return n == 0;  // the acceptor closes after answering
+  }));
+  close(prober);
+  EXPECT_EQ(answer, EncodeHandshake(2));
+  EXPECT_EQ(b->stats().probes_answered, 1u);
+  EXPECT_EQ(b->stats().rejected_connections, 0u);
+  EXPECT_EQ(b->inbound_connections(), 0u);
+  EXPECT_TRUE(inboxes_[2].empty());
+}
+
+TEST_F(TcpTransportTest, ProbeFollowedByAFrameIsRejectedUnanswered) {
+  auto b = Make(2);
+  int learned = 0;
+  b->SetAddressLearner([&](world::PeerId, const std::string&) { ++learned; });
+  const int rogue = RawConnect(b->listen_port());
+  const std::string wire = EncodeProbe(9) + EncodeFrame("sneaky");
+  ASSERT_EQ(send(rogue, wire.data(), wire.size(), MSG_NOSIGNAL), static_cast<ssize_t>(wire.size()));
+  EXPECT_TRUE(ClosedByServer(rogue));
+  close(rogue);
+  EXPECT_EQ(b->stats().rejected_connections, 1u);
+  EXPECT_THAT(b->stats().latest_rejection, HasSubstr("probe"));
+  EXPECT_EQ(b->stats().probes_answered, 0u);
+  EXPECT_TRUE(inboxes_[2].empty());
+  EXPECT_EQ(learned, 0);
+}
+
+TEST_F(TcpTransportTest, DestroyingTheTransportEndsProbesWithoutCallingBack) {
+  auto a = Make(1);
+  uint16_t port = 0;
+  const int silent = SilentListener(port);
+  int calls = 0;
+  a->Probe("127.0.0.1", port, world::Millis(500), [&](absl::StatusOr<world::PeerId>) { ++calls; });
+  RunFor(*loop_, world::Millis(20));  // connected, probe written, waiting for the answer
+  // Fails (no resolver), but the failure is only posted, to run after this call.
+  a->Probe("localhost", port, world::Millis(500), [&](absl::StatusOr<world::PeerId>) { ++calls; });
+  EXPECT_EQ(a->probes_in_flight(), 2u);
+  a.reset();
+  RunFor(*loop_, world::Millis(100));
+  close(silent);
+  EXPECT_EQ(calls, 0);
+  EXPECT_EQ(loop_->watched_fds(), 0u);
+  EXPECT_EQ(loop_->pending_timers(), 0u);
 }
 
 }  // namespace
