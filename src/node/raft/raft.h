@@ -79,8 +79,9 @@ class Raft {
   // REQUIRES: cc comes from a committed ENTRY_CONF_CHANGE entry, applied in log order.
   raftpb::ConfState ApplyConfChange(const raftpb::ConfChange& cc);
 
-  // On the leader: true if `id` is a learner whose match index is within config.learner_max_lag of
-  // the leader's last index. False on non-leaders and for non-learners.
+  // On the leader: true if `id` is a learner that has acknowledged entries (match > 0) and whose
+  // match index is within config.learner_max_lag of the leader's last index. False on non-leaders
+  // and for non-learners.
   bool LearnerCaughtUp(uint64_t id) const;
 
   // Output for RawNode: takes the messages produced since the last call.

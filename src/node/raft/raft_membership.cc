@@ -60,7 +60,9 @@ bool Raft::LearnerCaughtUp(uint64_t id) const {
   if (role_ != StateRole::kLeader) return false;
   const Progress* pr = tracker_.Get(id);
   if (pr == nullptr || !pr->is_learner()) return false;
-  return pr->match() + learner_max_lag_ >= log_.LastIndex();
+  // A learner that has acknowledged nothing yet (match 0) is not caught up however short the log
+  // is: it may be unreachable, and promoting it would make it count towards every majority.
+  return pr->match() > 0 && pr->match() + learner_max_lag_ >= log_.LastIndex();
 }
 
 }  // namespace qdsim::raft
