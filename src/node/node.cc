@@ -12,6 +12,7 @@ namespace qdsim {
 namespace {
 
 constexpr char kJoinMethod[] = "cluster.join";
+constexpr char kAddressMethod[] = "cluster.address";
 constexpr world::Duration kRetryEvery = world::Millis(500);
 
 bool Contains(const google::protobuf::RepeatedField<uint64_t>& ids, uint64_t id) {
@@ -45,6 +46,14 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Open(world::Env& env, Options option
     n->anti_entropy_ =
         std::make_unique<replication::AntiEntropy>(env, n->self_, *n->rpc_, n->consensus_, *n->shards_, *n->marks_);
   }
+  n->rpc_->Handle(kAddressMethod, [n](world::PeerId from, std::string body, rpc::RpcEndpoint::Reply reply) {
+    clusterpb::AddressHint hint;
+    if (!hint.ParseFromString(body) || hint.peer_id() != from || hint.uri().empty()) {
+      return reply(absl::InvalidArgumentError("malformed address hint"), "");
+    }
+    for (const auto& listener : n->address_listeners_) listener(hint.peer_id(), hint.uri());
+    reply(absl::OkStatus(), "");
+  });
   n->rpc_->Handle(kJoinMethod, [n](world::PeerId from, std::string body, rpc::RpcEndpoint::Reply reply) {
     n->HandleJoin(from, std::move(body), std::move(reply));
   });
@@ -71,6 +80,10 @@ Node::~Node() {
   shards_.reset();
   rpc_.reset();
   raft_.reset();
+}
+
+void Node::OnAddressHint(std::function<void(world::PeerId, const std::string&)> listener) {
+  address_listeners_.push_back(std::move(listener));
 }
 
 void Node::OnMetadataChange(std::function<void()> listener) {
@@ -101,6 +114,17 @@ void Node::AnnounceSelf() {
   auto retry = [this] {
     if (announce_timer_ == 0) announce_timer_ = env_.clock().After(world::Seconds(1), [this] { AnnounceSelf(); });
   };
+  if (me != nullptr && !options_.uri.empty()) {
+    // Known under an old address: the others cannot reach this peer (not even to let it learn who
+    // leads) until they hear the new one, so tell each of them directly too.
+    clusterpb::AddressHint hint;
+    hint.set_peer_id(self_);
+    hint.set_uri(options_.uri);
+    for (const auto& p : consensus_.metadata().state().peers()) {
+      if (p.id() == self_) continue;
+      rpc_->Call(p.id(), kAddressMethod, hint.SerializeAsString(), world::Seconds(1), [](absl::StatusOr<std::string>) {});
+    }
+  }
   // Only a member announces itself (a joiner is added by its bootstrap peer).
   if (!IsMember(raft_->conf_state(), self_) || raft_->raft().lead() == 0) return retry();
   consensuspb::Operation op;
@@ -233,6 +257,10 @@ api::ClusterStatus Node::ClusterStatus() const {
 
 bool Node::Ready() const {
   if (raft_->raft().lead() == 0) return false;
+  // This peer is in the metadata (a first peer records itself once it leads; a joiner is added by
+  // its bootstrap peer): until then nothing can be placed on it.
+  const auto& peers = consensus_.metadata().state().peers();
+  if (std::none_of(peers.begin(), peers.end(), [&](const auto& p) { return p.id() == self_; })) return false;
   for (const auto& c : consensus_.metadata().state().collections()) {
     for (const auto& shard : c.shards()) {
       for (const auto& r : shard.replicas()) {

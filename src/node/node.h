@@ -65,7 +65,8 @@ class Node {
   void Join(world::PeerId bootstrap, world::Duration timeout, api::Callback<clusterpb::JoinResponse> done);
   void RemovePeer(const api::RemovePeer& request, api::Callback<bool> done);
   api::ClusterStatus ClusterStatus() const;
-  // Ready to serve: a leader is known and every local replica the metadata places here is open.
+  // Ready to serve: a leader is known, this peer is in the metadata, and every local replica the
+  // metadata places here is open.
   bool Ready() const;
 
   // ---- Collections ----
@@ -91,6 +92,9 @@ class Node {
   // Calls `listener` after every metadata change this peer applies (an operation, or a snapshot
   // restored) — the real runtime keeps its transport's address book in line with the peers' URIs.
   void OnMetadataChange(std::function<void()> listener);
+  // Calls `listener` when a peer says it now has a new p2p URI (it restarted with a new --uri and
+  // the metadata does not record it yet): the runtime points its transport there meanwhile.
+  void OnAddressHint(std::function<void(world::PeerId, const std::string& uri)> listener);
 
   // ---- Parts, for the simulator's checkers and tests ----
   const consensus::ConsensusManager& consensus() const { return consensus_; }
@@ -125,6 +129,7 @@ class Node {
   std::unique_ptr<replication::PointReader> reader_;
   std::unique_ptr<replication::ShardTransfers> transfers_;
   std::unique_ptr<replication::AntiEntropy> anti_entropy_;  // null with Qdrant's dead-marking
+  std::vector<std::function<void(world::PeerId, const std::string&)>> address_listeners_;  // OnAddressHint
   uint64_t next_operation_id_ = 0;                 // UpdateResult.operation_id
   world::TimerId announce_timer_ = 0;              // AnnounceSelf retry
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // false once destroyed

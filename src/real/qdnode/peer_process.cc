@@ -138,6 +138,11 @@ absl::Status PeerProcess::Init() {
   options.transfer_limits.outgoing = c.storage.performance.outgoing_shard_transfers_limit;
   ASSIGN_OR_RETURN(node_, Node::Open(*env_, options));
   node_->OnMetadataChange([this] { SyncPeerAddresses(); });
+  node_->OnAddressHint([this](world::PeerId peer, const std::string& uri) {
+    if (peer == self_ || !config::ParsePeerUri(uri).ok()) return;
+    address_hints_[peer] = uri;
+    SyncPeerAddresses();
+  });
   SyncPeerAddresses();
 
   rest::RestRouter::Options rest;
@@ -168,9 +173,18 @@ absl::Status PeerProcess::Init() {
 void PeerProcess::SyncPeerAddresses() {
   for (const auto& p : node_->consensus().metadata().state().peers()) {
     if (p.id() == self_ || p.uri().empty()) continue;
-    absl::StatusOr<config::PeerUri> uri = config::ParsePeerUri(p.uri());
+    // A peer's own word on its new address wins until the metadata records that address.
+    std::string text = p.uri();
+    if (auto hint = address_hints_.find(p.id()); hint != address_hints_.end()) {
+      if (hint->second == p.uri()) {
+        address_hints_.erase(hint);
+      } else {
+        text = hint->second;
+      }
+    }
+    absl::StatusOr<config::PeerUri> uri = config::ParsePeerUri(text);
     if (!uri.ok()) {
-      QDSIM_LOG(env_->logger(), kWarning) << "peer " << p.id() << " has an unusable uri " << p.uri() << ": "
+      QDSIM_LOG(env_->logger(), kWarning) << "peer " << p.id() << " has an unusable uri " << text << ": "
                                           << uri.status().message();
       continue;
     }

@@ -23,6 +23,7 @@
 #define QDSIM_REAL_QDNODE_PEER_PROCESS_H_
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -68,6 +69,7 @@ class PeerProcess {
   std::unique_ptr<Node> node_;
   std::unique_ptr<rest::RestRouter> router_;
   std::unique_ptr<HttpServer> http_;
+  std::map<world::PeerId, std::string> address_hints_;  // new URIs peers announced, until the metadata has them
   int exit_code_ = 0;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // false once destroyed
 };
