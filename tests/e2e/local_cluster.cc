@@ -175,13 +175,14 @@ int LocalCluster::AddPeer(const std::map<std::string, std::string>& env) {
   return i;
 }
 
-bool LocalCluster::Launch(int i) {
+bool LocalCluster::Launch(int i, const std::vector<std::string>& extra_args) {
   Peer& p = peers_.at(i);
   std::vector<std::string> args = {QDNODE_BINARY, "--uri", "http://127.0.0.1:" + std::to_string(p.p2p_port)};
   if (i != 1) {
     args.push_back("--bootstrap");
     args.push_back("http://127.0.0.1:" + std::to_string(peers_.at(1).p2p_port));
   }
+  args.insert(args.end(), extra_args.begin(), extra_args.end());
   std::map<std::string, std::string> env;
   for (char** e = environ; *e != nullptr; ++e) {
     const std::string kv = *e;
@@ -268,10 +269,10 @@ int LocalCluster::Terminate(int i) {
   return -1;
 }
 
-bool LocalCluster::Restart(int i, bool new_p2p_port) {
+bool LocalCluster::Restart(int i, bool new_p2p_port, const std::vector<std::string>& extra_args) {
   if (alive(i)) return false;
   if (new_p2p_port) peers_.at(i).p2p_port = FreePort();
-  return Launch(i) && WaitReady(i);
+  return Launch(i, extra_args) && WaitReady(i);
 }
 
 std::string LocalCluster::log(int i) const {

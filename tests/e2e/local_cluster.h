@@ -70,7 +70,7 @@ class LocalCluster {
   void Kill(int i);            // SIGKILL, reaped
   int Terminate(int i);        // SIGTERM; returns the exit status (or -1 after 15 s, then SIGKILL)
   // Starts peer i again from its storage; with a new p2p port its --uri changes.
-  bool Restart(int i, bool new_p2p_port = false);
+  bool Restart(int i, bool new_p2p_port = false, const std::vector<std::string>& extra_args = {});
   bool WaitReady(int i, milliseconds timeout = milliseconds(30000));
   bool alive(int i);
 
@@ -90,7 +90,7 @@ class LocalCluster {
     std::string dir;
     std::map<std::string, std::string> env;
   };
-  bool Launch(int i);
+  bool Launch(int i, const std::vector<std::string>& extra_args = {});
 
   std::string dir_;
   std::map<int, Peer> peers_;

@@ -36,8 +36,10 @@ absl::Status RaftNode::Start() {
                                        << " torn or corrupt bytes at the tail";
   }
   if (options_.raft.planted_bugs.Has(PlantedBug::kForgetVoteOnRestart)) state.hard_state.set_vote(0);
-  const bool bootstrap = state.empty() && !options_.initial_voters.empty();
-  if (bootstrap) {
+  const bool reinit = options_.reinit && !state.empty();
+  if (reinit) Reinit(state);
+  const bool bootstrap = (state.empty() && !options_.initial_voters.empty()) || reinit;
+  if (bootstrap && !reinit) {
     // A new cluster: every initial voter starts from the same snapshot at index 1, term 1. It is
     // made durable before anything else happens (busy_ holds Ready processing until then); a crash
     // before that simply bootstraps again.
@@ -77,6 +79,41 @@ absl::Status RaftNode::Start() {
   ScheduleTick(world::Micros(static_cast<int64_t>(raft_random_.Uniform(options_.tick.count()) + 1)));
   Process();
   return absl::OkStatus();
+}
+
+void RaftNode::Reinit(DurableLog::Recovered& state) {
+  // Everything committed, applied to the state machine; what was not committed is dropped (no
+  // majority will ever decide it now).
+  uint64_t index = 0;
+  uint64_t term = state.hard_state.term();
+  if (state.snapshot) {
+    if (absl::Status s = sm_.Restore(state.snapshot->data()); !s.ok()) {
+      QDSIM_LOG(env_.logger(), kError) << "raft reinit: the snapshot does not restore: " << s.message();
+    }
+    index = state.snapshot->metadata().index();
+    term = std::max(term, state.snapshot->metadata().term());
+  }
+  for (const raftpb::Entry& e : state.entries) {
+    if (e.index() > state.hard_state.commit()) break;
+    if (e.index() <= index) continue;
+    if (e.type() == raftpb::ENTRY_NORMAL) sm_.Apply(e);
+    index = e.index();
+    term = std::max(term, e.term());
+  }
+  raftpb::Snapshot snapshot;
+  snapshot.mutable_metadata()->set_index(std::max<uint64_t>(index, 1));
+  snapshot.mutable_metadata()->set_term(std::max<uint64_t>(term, 1));
+  snapshot.mutable_metadata()->mutable_conf_state()->add_voters(id_);
+  snapshot.set_data(sm_.Snapshot());
+  QDSIM_LOG(env_.logger(), kWarning) << "raft: reinitialised as the only voter at index "
+                                     << snapshot.metadata().index() << ", term " << term + 1 << " ("
+                                     << (state.entries.empty() ? 0 : state.entries.back().index() - index)
+                                     << " uncommitted entries dropped)";
+  state.snapshot = std::move(snapshot);
+  state.entries.clear();
+  state.hard_state.set_term(std::max<uint64_t>(term, 1) + 1);
+  state.hard_state.set_vote(0);
+  state.hard_state.set_commit(state.snapshot->metadata().index());
 }
 
 void RaftNode::SaveBootstrap(raftpb::Snapshot snapshot, raftpb::HardState hs) {

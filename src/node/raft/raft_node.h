@@ -88,6 +88,9 @@ class RaftNode {
     uint64_t max_snapshot_bytes = 1ull << 30;  // larger snapshots from peers are refused
     bool promote_learners = true;          // leader promotes caught-up learners, one at a time
     std::vector<uint64_t> initial_voters;  // membership when the disk holds no state; empty: none
+    // Disaster recovery (qdnode --reinit): if the disk holds state, everything committed is kept
+    // and this node becomes the only voter of a new term; uncommitted entries are dropped.
+    bool reinit = false;
     std::string dir = "raft";              // files under the node's storage directory
     RaftObserver* observer = nullptr;      // not owned; may be null
   };
@@ -125,6 +128,9 @@ class RaftNode {
   absl::Status Start();
   void ScheduleTick(world::Duration delay);
   // Makes the bootstrap snapshot durable, then lets Ready processing start (busy_ until then).
+  // Replaces a recovered state by one snapshot of everything committed, with this node the only
+  // voter (Options::reinit).
+  void Reinit(DurableLog::Recovered& state);
   void SaveBootstrap(raftpb::Snapshot snapshot, raftpb::HardState hs);
   void OnTick();
   // A Ready being made durable, with what its writing needs across retries.

@@ -19,10 +19,6 @@ int main(int argc, char** argv) {
     std::cout << config::Usage();
     return 0;
   }
-  if (loaded->flags.reinit) {
-    std::cerr << "qdnode: --reinit is not supported yet (reset of consensus to a single voter)\n";
-    return 2;
-  }
   absl::StatusOr<std::unique_ptr<real::PeerProcess>> peer = real::PeerProcess::Start(*loaded);
   if (!peer.ok()) {
     std::cerr << "qdnode: " << peer.status().message() << "\n";

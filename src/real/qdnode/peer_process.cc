@@ -134,6 +134,8 @@ absl::Status PeerProcess::Init() {
   if (mode_ == config::StartMode::kStandalone || mode_ == config::StartMode::kFirstPeer) {
     options.raft.initial_voters = {self_};
   }
+  // --reinit: disaster recovery, this peer alone keeps the cluster's committed metadata.
+  options.raft.reinit = loaded_.flags.reinit && had_state;
   options.transfer_limits.incoming = c.storage.performance.incoming_shard_transfers_limit;
   options.transfer_limits.outgoing = c.storage.performance.outgoing_shard_transfers_limit;
   ASSIGN_OR_RETURN(node_, Node::Open(*env_, options));
