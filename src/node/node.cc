@@ -290,7 +290,8 @@ void Node::CreateCollection(const api::CreateCollection& request, api::Callback<
   if (p->write_consistency_factor() == 0) p->set_write_consistency_factor(1);
   // As in Qdrant, the answer waits (within the timeout) for the new replicas to become Active, so
   // that a client's first write right after it finds them ready.
-  const world::Instant deadline = env_.clock().Now() + TimeoutOr(request.timeout);
+  // The wait ends well within the request's timeout: the collection exists either way.
+  const world::Instant deadline = env_.clock().Now() + TimeoutOr(request.timeout) * 3 / 4;
   ProposeMeta(std::move(op), request.timeout,
               [this, alive = alive_, name = request.name, deadline, done = std::move(done)](absl::StatusOr<bool> r) {
                 if (!*alive) return;

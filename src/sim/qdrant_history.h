@@ -40,6 +40,7 @@ struct QdrantHistory {
   std::map<uint64_t, PointModel> points;    // point id -> model
   std::vector<OpRecord> ops;                // every operation, in invocation order
   bool collection_created = false;          // the workload's collection exists (acknowledged)
+  world::Instant collection_created_at{};   // when it was acknowledged
   world::Instant faults_end{};
   // Counters for the summary.
   uint64_t acked_points = 0;                // points in acknowledged writes

@@ -115,6 +115,12 @@ class QdrantKind : public NodeKind {
     if (settings_.repair_at_s) At(*settings_.repair_at_s, [this] { RepairReplication(); });
     for (uint32_t c = 0; c < settings_.clients; ++c) clients_.push_back(Client{c});
     if (settings_.meta_ops_per_min > 0) ScheduleMetadataOp();
+    // Every availability window of metadata operations sees some, whatever the random gaps.
+    for (const auto& window : {view_.metadata_available, view_.metadata_unavailable}) {
+      if (!window) continue;
+      At(window->first + 0.5, [this] { MetadataOp(); });
+      At((window->first + window->second) / 2, [this] { MetadataOp(); });
+    }
     if (watch_point_) WatchPoint(*watch_point_);
   }
 
@@ -392,6 +398,7 @@ class QdrantKind : public NodeKind {
                [this, start_workload] {
                  if (!start_workload || history_.collection_created) return;
                  history_.collection_created = true;
+                 history_.collection_created_at = sim_->now();
                  for (Client& c : clients_) NextOp(c);
                });
   }
@@ -504,9 +511,12 @@ class QdrantKind : public NodeKind {
     const size_t record = history_.ops.size();
     history_.ops.push_back(Invoked(OpRecord::Kind::kMetadata));
     auto done = [this, record, create, name](absl::StatusOr<bool> r) {
-      Complete(record, r.status());
+      // A delete answered NotFound found the collection gone — an earlier delete that timed out
+      // was applied after all: the metadata answered, and the collection is gone as asked.
+      const bool gone = !create && absl::IsNotFound(r.status());
+      Complete(record, gone ? absl::OkStatus() : r.status());
       if (r.ok() && create) scratch_live_.insert(name);
-      if (r.ok() && !create) scratch_live_.erase(name);
+      if ((r.ok() || gone) && !create) scratch_live_.erase(name);
     };
     consensuspb::CollectionParams params = Params();
     params.set_replication_factor(1);
