@@ -66,7 +66,7 @@ wait_ready() {
   port="$(http_port "$i")"
   for _ in $(seq 1 300); do
     alive "$i" || die "peer $i exited; see $(peer_dir "$i")/qdnode.log"
-    if curl -fsS -o /dev/null "http://127.0.0.1:$port/readyz" 2>/dev/null; then return 0; fi
+    if curl -fsS -m 2 -o /dev/null "http://127.0.0.1:$port/readyz" 2>/dev/null; then return 0; fi
     sleep 0.1
   done
   die "peer $i not ready after 30 s; see $(peer_dir "$i")/qdnode.log"
@@ -90,7 +90,7 @@ cmd_status() {
     local state="down"
     if alive "$i"; then
       state="up (pid $(pid_of "$i"))"
-      curl -fsS -o /dev/null "http://127.0.0.1:$(http_port "$i")/readyz" 2>/dev/null && state="$state ready"
+      curl -fsS -m 2 -o /dev/null "http://127.0.0.1:$(http_port "$i")/readyz" 2>/dev/null && state="$state ready"
     fi
     echo "peer $i: http $(http_port "$i")  p2p $(p2p_port "$i")  $state"
   done
