@@ -125,6 +125,28 @@ void ListCollectionAliases(Call& call) {
   call.reply->Ok(AliasesToJson(call.node.ListAliases(), call.collection()));
 }
 
+// Payload indexes (PUT /collections/{name}/index, DELETE …/index/{field}): filters here are exact
+// scans, so an index changes no answer. The request is checked (collection, field_name) and
+// acknowledged, so that applications that create indexes at start-up run unchanged.
+void PayloadIndex(Call& call) {
+  if (!call.node.CollectionExists(call.collection())) {
+    return call.reply->Fail(
+        absl::NotFoundError(absl::StrCat("Not found: Collection `", call.collection(), "` doesn't exist!")));
+  }
+  if (call.request.method == "PUT") {
+    std::optional<Json> body = call.Body(false);
+    if (!body) return;
+    const bool named = body->is_object() && body->contains("field_name") && (*body)["field_name"].is_string() &&
+                       !(*body)["field_name"].get<std::string>().empty();
+    if (!named) {
+      return call.reply->Fail(absl::InvalidArgumentError("Bad request: field_name must be a non-empty string"));
+    }
+  }
+  bool wait = false;
+  for (const auto& [key, value] : call.request.query) wait |= key == "wait" && value == "true";
+  call.reply->Ok(Json::object({{"operation_id", 0}, {"status", wait ? "completed" : "acknowledged"}}));
+}
+
 void GetCollectionCluster(Call& call) {
   call.reply->Answer(call.node.CollectionCluster(call.collection()), CollectionClusterInfoToJson);
 }

@@ -111,6 +111,8 @@ const std::vector<Route>& Routes() {
       {"GET", {"collections", "{name}", "cluster"}, GetCollectionCluster},
       {"POST", {"collections", "{name}", "cluster"}, UpdateCollectionCluster},
       // Points (SPEC.md §5); literal segments before {id}.
+      {"PUT", {"collections", "{name}", "index"}, PayloadIndex},
+      {"DELETE", {"collections", "{name}", "index", "{field}"}, PayloadIndex},
       {"PUT", {"collections", "{name}", "points"}, Upsert},
       {"POST", {"collections", "{name}", "points"}, RetrievePoints},
       {"POST", {"collections", "{name}", "points", "delete"}, DeletePoints},

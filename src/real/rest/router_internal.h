@@ -94,6 +94,7 @@ void GetCollection(Call& call);
 void UpdateCollection(Call& call);
 void DeleteCollection(Call& call);
 void CollectionExists(Call& call);
+void PayloadIndex(Call& call);
 void UpdateAliases(Call& call);
 void ListAliases(Call& call);
 void ListCollectionAliases(Call& call);

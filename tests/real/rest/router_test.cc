@@ -375,6 +375,20 @@ TEST_F(RestRouterTest, WaitFalseIsAcknowledgedAndLandsLater) {
   EXPECT_EQ(GetPoint("1")["id"], 1);
 }
 
+// Payload indexes are acknowledged (filters are exact scans here): applications that create them
+// at start-up run unchanged; a bad request or an unknown collection is still refused.
+TEST_F(RestRouterTest, PayloadIndexIsAcknowledged) {
+  CreateDocs();
+  Json r = ResultOf(cluster_.Call(1, "PUT", "/collections/docs/index?wait=true",
+                                  R"({"field_name": "city", "field_schema": "keyword"})"));
+  EXPECT_EQ(r["status"], "completed");
+  EXPECT_EQ(ResultOf(cluster_.Call(2, "DELETE", "/collections/docs/index/city"))["status"], "acknowledged");
+  EXPECT_NE(ErrorOf(cluster_.Call(1, "PUT", "/collections/docs/index", R"({"field_schema": "keyword"})"), 400)
+                .find("field_name"),
+            std::string::npos);
+  ErrorOf(cluster_.Call(1, "PUT", "/collections/nope/index", R"({"field_name": "city"})"), 404);
+}
+
 TEST_F(RestRouterTest, Aliases) {
   CreateDocs();
   UpsertDocs();
