@@ -110,6 +110,7 @@ void Node::Receive(world::PeerId from, const std::string& bytes) {
 void Node::AnnounceSelf() {
   announce_timer_ = 0;
   const consensuspb::Peer* me = consensus_.metadata().FindPeer(self_);
+  if (options_.uri.empty()) return;  // the bootstrap peer derived this peer's URI: nothing to announce
   if (me != nullptr && me->uri() == options_.uri) return;  // known, with this address
   auto retry = [this] {
     if (announce_timer_ == 0) announce_timer_ = env_.clock().After(world::Seconds(1), [this] { AnnounceSelf(); });
@@ -144,6 +145,7 @@ void Node::Join(world::PeerId bootstrap, world::Duration timeout, api::Callback<
   clusterpb::JoinRequest request;
   request.set_peer_id(self_);
   request.set_uri(options_.uri);
+  request.set_p2p_port(options_.p2p_port);
   auto attempt = std::make_shared<std::function<void()>>();
   *attempt = [this, alive = alive_, bootstrap, deadline, request, done, attempt] {
     if (!*alive) return;
@@ -175,7 +177,16 @@ void Node::HandleJoin(world::PeerId from, std::string body, rpc::RpcEndpoint::Re
   if (!request.ParseFromString(body) || request.peer_id() == 0 || request.peer_id() != from) {
     return reply(absl::InvalidArgumentError("malformed join request"), "");
   }
-  if (request.uri().empty()) return reply(absl::InvalidArgumentError("a joining peer must give its uri"), "");
+  if (request.uri().empty()) {
+    // Derived from where its messages come from and the port it listens on (SPEC.md §2).
+    const std::optional<std::string> host = options_.peer_host ? options_.peer_host(from) : std::nullopt;
+    if (!host || request.p2p_port() == 0 || request.p2p_port() > 65535) {
+      return reply(absl::InvalidArgumentError("a joining peer must give its uri (or its p2p port, from a known address)"),
+                   "");
+    }
+    const bool ipv6 = host->find(':') != std::string::npos;
+    request.set_uri(absl::StrCat("http://", ipv6 ? "[" : "", *host, ipv6 ? "]" : "", ":", request.p2p_port(), "/"));
+  }
   for (const auto& p : consensus_.metadata().state().peers()) {
     if (p.uri() == request.uri() && p.id() != request.peer_id() && consensus_.metadata().ReplicaCount(p.id()) > 0) {
       return reply(absl::AlreadyExistsError(absl::StrCat("Peer with URI ", request.uri(), " already exists as peer ",

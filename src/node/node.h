@@ -24,6 +24,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -47,7 +48,12 @@ namespace qdsim {
 class Node {
  public:
   struct Options {
-    std::string uri;                          // this peer's p2p URI, recorded in the metadata
+    std::string uri;                          // this peer's p2p URI, recorded in the metadata ("": a
+                                              // joiner lets its bootstrap peer derive it, see below)
+    uint32_t p2p_port = 0;                    // sent with a join, to derive the URI when it is ""
+    // The network address a peer's messages come from, if the runtime knows it: a bootstrap peer
+    // derives a joiner's URI from it and the joiner's p2p_port when the joiner gives none (SPEC §2).
+    std::function<std::optional<std::string>(world::PeerId)> peer_host;
     raft::RaftNode::Options raft;             // initial_voters: {self} for a first peer, {} to join
     replication::PointWriter::Config writer;  // qdrant_dead_marking reproduces Qdrant's behaviour
     replication::TransferLimits transfer_limits;

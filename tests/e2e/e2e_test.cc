@@ -203,6 +203,21 @@ TEST(E2eTest, ApiKeyIsRequiredWhenConfigured) {
   EXPECT_EQ(Http(port, "GET", "/readyz").status, 200) << "health probes need no key";
 }
 
+// A joiner that gives no --uri: its bootstrap peer derives it from the connection and the p2p port
+// (SPEC.md §2), and the others reach it there.
+TEST(E2eTest, JoinerWithoutUriGetsOneDerived) {
+  LocalCluster c("derived_uri");
+  ASSERT_TRUE(c.Start(2)) << c.log(c.size());
+  ASSERT_EQ(c.AddPeer({}, /*give_uri=*/false), 3) << c.log(3);
+  const std::string id = std::to_string(c.ClusterInfo(3)["peer_id"].get<uint64_t>());
+  EXPECT_EQ(c.ClusterInfo(1)["peers"][id]["uri"], absl::StrCat("http://127.0.0.1:", c.p2p_port(3), "/"));
+  EXPECT_TRUE(WaitFor([&] { return Agree(c, {1, 2, 3}, 3) && c.ClusterInfo(3)["raft_info"]["is_voter"] == true; },
+                      milliseconds(20000)));
+  ASSERT_TRUE(CreateDocs(c, 1, 1, 3));
+  EXPECT_TRUE(Upsert(c, 2, 0, 10));
+  EXPECT_TRUE(WaitFor([&] { return LocalCounts(c, 3)[0] == 10; }, milliseconds(10000)));
+}
+
 // --reinit (disaster recovery): the last peer of three, its majority gone for good, restarts as
 // the only voter with the cluster's metadata and data, and takes collection operations again.
 TEST(E2eTest, ReinitMakesTheLastPeerTheOnlyVoter) {

@@ -163,13 +163,14 @@ bool LocalCluster::Start(int n, const std::map<std::string, std::string>& env) {
   return true;
 }
 
-int LocalCluster::AddPeer(const std::map<std::string, std::string>& env) {
+int LocalCluster::AddPeer(const std::map<std::string, std::string>& env, bool give_uri) {
   const int i = size() + 1;
   Peer& p = peers_[i];
   p.http_port = FreePort();
   p.p2p_port = FreePort();
   p.dir = dir_ + "/peer" + std::to_string(i);
   p.env = env;
+  p.give_uri = give_uri;
   fs::create_directories(p.dir);
   if (!Launch(i) || !WaitReady(i)) return 0;
   return i;
@@ -177,7 +178,11 @@ int LocalCluster::AddPeer(const std::map<std::string, std::string>& env) {
 
 bool LocalCluster::Launch(int i, const std::vector<std::string>& extra_args) {
   Peer& p = peers_.at(i);
-  std::vector<std::string> args = {QDNODE_BINARY, "--uri", "http://127.0.0.1:" + std::to_string(p.p2p_port)};
+  std::vector<std::string> args = {QDNODE_BINARY};
+  if (p.give_uri) {
+    args.push_back("--uri");
+    args.push_back("http://127.0.0.1:" + std::to_string(p.p2p_port));
+  }
   if (i != 1) {
     args.push_back("--bootstrap");
     args.push_back("http://127.0.0.1:" + std::to_string(peers_.at(1).p2p_port));

@@ -65,7 +65,8 @@ class LocalCluster {
   bool Start(int n, const std::map<std::string, std::string>& env = {});
   // Starts one more peer, joining peer 1 (or the first peer itself if it is the first). Returns its
   // index (1-based), or 0 if it did not become ready in time.
-  int AddPeer(const std::map<std::string, std::string>& env = {});
+  // Without `give_uri` the peer starts with no --uri: its bootstrap peer derives it.
+  int AddPeer(const std::map<std::string, std::string>& env = {}, bool give_uri = true);
 
   void Kill(int i);            // SIGKILL, reaped
   int Terminate(int i);        // SIGTERM; returns the exit status (or -1 after 15 s, then SIGKILL)
@@ -89,6 +90,7 @@ class LocalCluster {
     pid_t pid = 0;
     std::string dir;
     std::map<std::string, std::string> env;
+    bool give_uri = true;
   };
   bool Launch(int i, const std::vector<std::string>& extra_args = {});
 

@@ -126,6 +126,12 @@ absl::Status PeerProcess::Init() {
 
   Node::Options options;
   if (loaded_.flags.uri) options.uri = loaded_.flags.uri->ToString();
+  options.p2p_port = c.cluster.p2p.port;
+  options.peer_host = [this](world::PeerId peer) -> std::optional<std::string> {
+    auto it = connected_from_.find(peer);
+    if (it == connected_from_.end()) return std::nullopt;
+    return it->second;
+  };
   options.raft.tick = world::Millis(static_cast<int64_t>(c.cluster.consensus.tick_period_ms));
   options.raft.compact_entries =
       c.cluster.consensus.compact_wal_entries == 0 ? UINT64_MAX : c.cluster.consensus.compact_wal_entries;
@@ -138,6 +144,7 @@ absl::Status PeerProcess::Init() {
   options.raft.reinit = loaded_.flags.reinit && had_state;
   options.transfer_limits.incoming = c.storage.performance.incoming_shard_transfers_limit;
   options.transfer_limits.outgoing = c.storage.performance.outgoing_shard_transfers_limit;
+  env_->tcp().SetAddressLearner([this](world::PeerId peer, const std::string& ip) { connected_from_[peer] = ip; });
   ASSIGN_OR_RETURN(node_, Node::Open(*env_, options));
   node_->OnMetadataChange([this] { SyncPeerAddresses(); });
   node_->OnAddressHint([this](world::PeerId peer, const std::string& uri) {

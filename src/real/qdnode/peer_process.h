@@ -69,6 +69,7 @@ class PeerProcess {
   std::unique_ptr<Node> node_;
   std::unique_ptr<rest::RestRouter> router_;
   std::unique_ptr<HttpServer> http_;
+  std::map<world::PeerId, std::string> connected_from_;  // the IP each peer's connections came from
   std::map<world::PeerId, std::string> address_hints_;  // new URIs peers announced, until the metadata has them
   int exit_code_ = 0;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // false once destroyed
