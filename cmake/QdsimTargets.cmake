@@ -47,6 +47,18 @@ function(qdsim_test name)
   endif()
   gtest_discover_tests(qdsim_${name} DISCOVERY_TIMEOUT 60 PROPERTIES TIMEOUT ${T_TIMEOUT}
                        LABELS "${T_LABELS}")
+  # gtest_discover_tests passes PROPERTIES on as a plain list, so a second label would be lost
+  # ("LABELS e2e conformance"); set the whole list on the discovered tests (named in
+  # <target>_TESTS by the discovery script) instead.
+  list(LENGTH T_LABELS label_count)
+  if(label_count GREATER 1)
+    set(script ${CMAKE_CURRENT_BINARY_DIR}/qdsim_${name}_labels.cmake)
+    file(WRITE ${script}
+         "foreach(t IN LISTS qdsim_${name}_TESTS)\n"
+         "  set_tests_properties(\"\${t}\" PROPERTIES LABELS \"${T_LABELS}\")\n"
+         "endforeach()\n")
+    set_property(DIRECTORY APPEND PROPERTY TEST_INCLUDE_FILES ${script})
+  endif()
 endfunction()
 
 function(qdsim_benchmark name)

@@ -38,7 +38,7 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Open(world::Env& env, Options option
   writer.may_defer_marks = [n] { return n->raft_->conf_state().voters_size() <= 2; };
   n->writer_ = std::make_unique<replication::PointWriter>(env, n->self_, *n->rpc_, n->consensus_, *n->replicas_,
                                                           *n->marks_, writer);
-  n->reader_ = std::make_unique<replication::PointReader>(n->self_, *n->rpc_, n->consensus_, *n->shards_);
+  n->reader_ = std::make_unique<replication::PointReader>(env, n->self_, *n->rpc_, n->consensus_, *n->shards_);
   n->transfers_ = std::make_unique<replication::ShardTransfers>(env, n->self_, *n->rpc_, n->consensus_, *n->shards_,
                                                                 *n->replicas_, n->options_.transfer_limits);
   // Qdrant lets replicas diverge (#4626); the simulator reproduces that with its dead-marking.

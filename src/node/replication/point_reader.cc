@@ -381,15 +381,33 @@ PointReader::PointReader(world::PeerId self, rpc::RpcEndpoint& rpc, consensus::C
     if (!*alive) return reply(absl::UnavailableError("the point reader is gone"), "");
     readpb::ShardRead read;
     if (!read.ParseFromString(body)) return reply(absl::InvalidArgumentError("malformed shard read"), "");
-    absl::StatusOr<readpb::ShardReadResult> result = ReadLocal(read);
-    if (!result.ok()) return reply(result.status(), "");
-    reply(absl::OkStatus(), result->SerializeAsString());
+    ReadLocalAsync(read, [reply](absl::StatusOr<readpb::ShardReadResult> result) {
+      if (!result.ok()) return reply(result.status(), "");
+      reply(absl::OkStatus(), result->SerializeAsString());
+    });
   });
 }
 
 PointReader::~PointReader() { *alive_ = false; }
 
-absl::StatusOr<readpb::ShardReadResult> PointReader::ReadLocal(const readpb::ShardRead& read) const {
+void PointReader::ReadLocalAsync(const readpb::ShardRead& read,
+                                 std::function<void(absl::StatusOr<readpb::ShardReadResult>)> done) const {
+  if (env_ == nullptr || !read.has_search()) return done(ReadLocal(read));
+  absl::StatusOr<shard::ShardStore*> store = ReadableStore(read);
+  if (!store.ok()) return done(store.status());
+  // An exact search is the one read that can take long: it runs off the node's thread (a helper
+  // thread in the real runtime), the store pinned so that nothing changes or frees it meanwhile.
+  shard::ShardStore* s = *store;
+  s->PinForRead();
+  auto result = std::make_shared<absl::StatusOr<readpb::ShardReadResult>>(absl::UnknownError("not run"));
+  env_->Offload([s, read, result] { *result = Execute(*s, read); },
+                [s, result, done = std::move(done)] {
+                  s->UnpinRead();
+                  done(std::move(*result));
+                });
+}
+
+absl::StatusOr<shard::ShardStore*> PointReader::ReadableStore(const readpb::ShardRead& read) const {
   const std::string where = ShardName(read.collection(), read.shard_id());
   shard::ShardStore* store = read.generation() == 0
                                  ? shards_.Find(read.collection(), read.shard_id())
@@ -406,13 +424,19 @@ absl::StatusOr<readpb::ShardReadResult> PointReader::ReadLocal(const readpb::Sha
                                                mine == nullptr ? "not placed here" : ReplicaState_Name(mine->state()),
                                                ")"));
   }
-  return Execute(*store, read);
+  return store;
+}
+
+absl::StatusOr<readpb::ShardReadResult> PointReader::ReadLocal(const readpb::ShardRead& read) const {
+  absl::StatusOr<shard::ShardStore*> store = ReadableStore(read);
+  if (!store.ok()) return store.status();
+  return Execute(**store, read);
 }
 
 void PointReader::AskReplica(const consensuspb::Replica& replica, readpb::ShardRead read, world::Duration timeout,
                              std::function<void(absl::StatusOr<readpb::ShardReadResult>)> done) {
   read.set_generation(replica.generation());
-  if (replica.peer_id() == self_) return done(ReadLocal(read));
+  if (replica.peer_id() == self_) return ReadLocalAsync(read, std::move(done));
   rpc_.Call(replica.peer_id(), kReadMethod, read.SerializeAsString(), timeout,
             [alive = alive_, done = std::move(done)](absl::StatusOr<std::string> response) {
               if (!*alive) return;

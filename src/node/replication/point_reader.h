@@ -77,6 +77,13 @@ class PointReader {
   // Registers the read handler on `rpc`. Everything passed must outlive the reader.
   PointReader(world::PeerId self, rpc::RpcEndpoint& rpc, consensus::ConsensusManager& consensus,
               collection::LocalShards& shards);
+  // The same, running searches of local replicas through env.Offload (off the node's thread in
+  // the real runtime).
+  PointReader(world::Env& env, world::PeerId self, rpc::RpcEndpoint& rpc, consensus::ConsensusManager& consensus,
+              collection::LocalShards& shards)
+      : PointReader(self, rpc, consensus, shards) {
+    env_ = &env;
+  }
   ~PointReader();
 
   PointReader(const PointReader&) = delete;
@@ -123,11 +130,17 @@ class PointReader {
                   std::function<void(absl::StatusOr<readpb::ShardReadResult>)> done);
   // The replica side: reads this peer's replica of (read.collection, read.shard_id).
   absl::StatusOr<readpb::ShardReadResult> ReadLocal(const readpb::ShardRead& read) const;
+  // The same, with a search offloaded (Env::Offload) when an Env was given; `done` runs once.
+  void ReadLocalAsync(const readpb::ShardRead& read,
+                      std::function<void(absl::StatusOr<readpb::ShardReadResult>)> done) const;
+  // This peer's replica that may answer `read`: open, of the life asked for, and readable here.
+  absl::StatusOr<shard::ShardStore*> ReadableStore(const readpb::ShardRead& read) const;
 
   world::PeerId self_;                       // this peer
   rpc::RpcEndpoint& rpc_;                    // requests to and from replicas on other peers
   consensus::ConsensusManager& consensus_;   // the metadata: collections, shards, replica states
   collection::LocalShards& shards_;          // this peer's replicas
+  world::Env* env_ = nullptr;                // for Offload; null: every read runs inline
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // false once destroyed
 };
 

@@ -107,6 +107,13 @@ std::vector<shardpb::PointBatch> ShardStore::ExportBatches(size_t batch_size) co
   return batches;
 }
 
+void ShardStore::UnpinRead() {
+  if (--read_pins_ > 0 || !apply_when_unpinned_) return;
+  std::function<void()> apply = std::move(apply_when_unpinned_);
+  apply_when_unpinned_ = nullptr;
+  apply();
+}
+
 uint64_t ShardStore::ContentDigest() const {
   // A sum of per-point hashes, so that the order points are visited in does not matter.
   uint64_t digest = 0;
@@ -174,9 +181,16 @@ void ShardStore::StartOp(Task task) {
   busy_ = true;
   disk_.Sync(Path(kWalFile), [this, task = std::move(task)](absl::Status s) {
     if (!s.ok()) return FinishTask(task.done, Fail(s));
-    table_.Apply(*task.op);
-    last_seq_ = task.op->seq();
-    FinishTask(task.done, absl::OkStatus());
+    auto apply = [this, task] {
+      table_.Apply(*task.op);
+      last_seq_ = task.op->seq();
+      FinishTask(task.done, absl::OkStatus());
+    };
+    if (read_pins_ > 0) {
+      apply_when_unpinned_ = std::move(apply);  // busy_ holds the next operation back meanwhile
+      return;
+    }
+    apply();
   });
 }
 

@@ -115,7 +115,13 @@ class ShardStore {
     return assigned_seq_;
   }
   // True when no write or snapshot is queued or waiting for the disk: the store may be destroyed.
-  bool idle() const { return !busy_ && queue_.empty(); }
+  bool idle() const { return !busy_ && queue_.empty() && read_pins_ == 0; }
+
+  // While pinned, the points stay as they are (an operation whose sync completes waits to be
+  // applied until the last UnpinRead) and the store is not idle (its owner keeps it): a helper
+  // thread may read it (Env::Offload). Both calls on the node's thread.
+  void PinForRead() { ++read_pins_; }
+  void UnpinRead();
   uint64_t points_count() const { return table_.points().size(); }
   // Bytes in the WAL (a hint for when to snapshot).
   uint64_t wal_bytes() const { return wal_bytes_; }
@@ -150,6 +156,8 @@ class ShardStore {
   std::string dir_;          // this shard's directory on it
   PointTable table_;         // the applied state
   uint64_t last_seq_ = 0;    // seq of the last applied op (or of the loaded snapshot)
+  int read_pins_ = 0;        // PinForRead() calls not yet undone
+  std::function<void()> apply_when_unpinned_;  // the durable op waiting for the last UnpinRead
   uint64_t assigned_seq_ = 0;  // highest seq handed out by AssignSeq()
   uint64_t wal_bytes_ = 0;   // size of `wal` as this incarnation knows it
   Recovery recovery_;        // what Open() found

@@ -14,6 +14,7 @@
 #ifndef QDSIM_NODE_WORLD_ENV_H_
 #define QDSIM_NODE_WORLD_ENV_H_
 
+#include <functional>
 #include <string_view>
 
 #include "node/world/clock.h"
@@ -40,6 +41,16 @@ class Env {
   virtual Disk& disk() = 0;
   virtual Random& random() = 0;
   virtual Logger& logger() = 0;
+
+  // Runs `work`, which may take long (an exact search over a large shard), where it does not hold
+  // up the node's logical thread, then `done` on that thread. The real runtime runs `work` on a
+  // helper thread and `done` later; this default (the simulator's) runs both at once, here, so a
+  // simulated run is unchanged. `work` may only read data that nothing changes or frees until
+  // `done` has run (ShardStore::PinForRead).
+  virtual void Offload(std::function<void()> work, std::function<void()> done) {
+    work();
+    done();
+  }
 };
 
 }  // namespace qdsim::world

@@ -93,6 +93,8 @@ PeerProcess::~PeerProcess() {
   *alive_ = false;
   http_.reset();
   router_.reset();
+  // Offloaded searches read the node's replicas: let them finish before those go.
+  if (env_) env_->pool().Drain();
   node_.reset();
   env_.reset();
 }

@@ -271,9 +271,19 @@ void BlockingPool::WorkerMain() {
       if (shutting_down_) return;
       job = std::move(jobs_.front());
       jobs_.pop();
+      ++running_;
     }
     job();
+    absl::MutexLock lock(&mu_);
+    --running_;
   }
+}
+
+void BlockingPool::Drain() {
+  absl::MutexLock lock(&mu_);
+  mu_.Await(absl::Condition(
+      +[](BlockingPool* p) ABSL_EXCLUSIVE_LOCKS_REQUIRED(p->mu_) { return p->jobs_.empty() && p->running_ == 0; },
+      this));
 }
 
 }  // namespace qdsim::real

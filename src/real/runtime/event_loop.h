@@ -195,6 +195,10 @@ class BlockingPool {
 
   EventLoop& loop() { return loop_; }
 
+  // Blocks until every job given so far has finished (for teardown: the owner of data jobs read
+  // calls it before freeing that data). Never call it on a loop that jobs' results must reach.
+  void Drain();
+
  private:
   void WorkerMain();
 
@@ -202,6 +206,7 @@ class BlockingPool {
   absl::Mutex mu_;
   std::queue<std::function<void()>> jobs_ ABSL_GUARDED_BY(mu_);
   bool shutting_down_ ABSL_GUARDED_BY(mu_) = false;
+  int running_ ABSL_GUARDED_BY(mu_) = 0;  // jobs taken by a thread and not finished
   std::vector<std::thread> threads_;
 };
 

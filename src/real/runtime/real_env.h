@@ -79,6 +79,14 @@ class RealEnv final : public world::Env {
   world::Disk& disk() override { return *disk_; }
   world::Random& random() override { return random_; }
   world::Logger& logger() override { return logger_; }
+  // `work` on a helper thread (BlockingPool), then `done` on the loop thread.
+  void Offload(std::function<void()> work, std::function<void()> done) override {
+    EventLoop* loop = loop_.get();
+    pool_->Execute([loop, work = std::move(work), done = std::move(done)]() mutable {
+      work();
+      loop->Post(std::move(done));
+    });
+  }
 
   // The concrete parts, for the process's own wiring (HTTP server, GET /cluster stats, shutdown).
   EventLoop& loop() { return *loop_; }

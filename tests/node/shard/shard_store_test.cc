@@ -64,6 +64,31 @@ TEST(ShardStoreTest, DoneRunsOnlyAfterTheSyncAndReadsSeeOnlyDurableState) {
   EXPECT_EQ(store->last_seq(), 1u);
 }
 
+// While a reader has the store pinned (a search on a helper thread), a write whose sync completes
+// is applied only at the last unpin, later writes wait behind it, and the store is not idle (its
+// owner must not free it).
+TEST(ShardStoreTest, PinnedStoreAppliesNothingUntilUnpinned) {
+  MemDisk disk;
+  auto store = OpenOk(disk);
+  std::vector<absl::Status> results;
+  store->PinForRead();
+  store->PinForRead();
+  EXPECT_FALSE(store->idle());
+  store->Apply(UpsertOp(1, {MakePoint(1, {1, 2})}), [&](absl::Status s) { results.push_back(s); });
+  store->Apply(UpsertOp(2, {MakePoint(2, {1, 2})}), [&](absl::Status s) { results.push_back(s); });
+  disk.RunSyncs();
+  EXPECT_TRUE(results.empty()) << "durable but not applied while pinned";
+  EXPECT_EQ(store->points_count(), 0u);
+  store->UnpinRead();
+  EXPECT_EQ(store->points_count(), 0u) << "one reader is still there";
+  store->UnpinRead();
+  disk.RunSyncs();
+  ASSERT_EQ(results.size(), 2u);
+  EXPECT_TRUE(results[0].ok() && results[1].ok());
+  EXPECT_EQ(store->points_count(), 2u);
+  EXPECT_TRUE(store->idle());
+}
+
 TEST(ShardStoreTest, QueuedOpsSeeTheirPredecessors) {
   MemDisk disk;
   auto store = OpenOk(disk);

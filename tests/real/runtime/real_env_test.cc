@@ -5,6 +5,12 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <thread>
+
+#include <optional>
+
+#include <atomic>
+
 #include "absl/strings/str_cat.h"
 #include "node/world/log.h"
 #include "tests/real/runtime/test_util.h"
@@ -68,6 +74,27 @@ TEST(RealEnvTest, TwoEnvsTalkOverTcp) {
     (*two)->loop().RunOnce(world::Millis(1));
   }
   EXPECT_EQ(got, "1:hello");
+}
+
+// Env::Offload: the work runs on a helper thread, `done` afterwards on the loop thread, and the
+// pool can be drained (what PeerProcess does before freeing the node's replicas).
+TEST(RealEnvTest, OffloadRunsWorkOnAHelperThreadAndDoneOnTheLoop) {
+  TempDir dir;
+  auto made = RealEnv::Create(EnvOptions(1, dir.path() + "/n1"));
+  ASSERT_TRUE(made.ok()) << made.status();
+  RealEnv& real = **made;
+  const std::thread::id loop_thread = std::this_thread::get_id();
+  std::atomic<bool> work_on_helper{false};
+  std::optional<bool> done_on_loop;
+  real.Offload([&] { work_on_helper = std::this_thread::get_id() != loop_thread; },
+               [&] { done_on_loop = std::this_thread::get_id() == loop_thread; });
+  ASSERT_TRUE(RunUntil(real.loop(), [&] { return done_on_loop.has_value(); }));
+  EXPECT_TRUE(work_on_helper);
+  EXPECT_TRUE(*done_on_loop);
+  std::atomic<int> ran{0};
+  for (int i = 0; i < 8; ++i) real.Offload([&] { ++ran; }, [] {});
+  real.pool().Drain();
+  EXPECT_EQ(ran, 8);
 }
 
 TEST(RealEnvTest, RefusesMissingIdentityOrStorage) {
