@@ -130,7 +130,8 @@ void DeadMarks::Retry() {
   for (const auto& [key, mark] : outstanding_) {
     if (in_flight_.count(key)) continue;
     in_flight_[key] = true;
-    Propose(mark, kRetryEvery * 2, [this, alive = alive_, key](Outcome outcome) {
+    // (A structured binding is captured by name only from clang 16; the fuzz build uses clang 14.)
+    Propose(mark, kRetryEvery * 2, [this, alive = alive_, key = key](Outcome outcome) {
       if (!*alive) return;
       in_flight_.erase(key);
       if (outcome != Outcome::kTimedOut) {
