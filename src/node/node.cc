@@ -13,6 +13,7 @@ namespace {
 
 constexpr char kJoinMethod[] = "cluster.join";
 constexpr char kAddressMethod[] = "cluster.address";
+constexpr char kRecoverMethod[] = "cluster.recover";
 constexpr world::Duration kRetryEvery = world::Millis(500);
 
 bool Contains(const google::protobuf::RepeatedField<uint64_t>& ids, uint64_t id) {
@@ -54,6 +55,13 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Open(world::Env& env, Options option
     for (const auto& listener : n->address_listeners_) listener(hint.peer_id(), hint.uri());
     reply(absl::OkStatus(), "");
   });
+  n->rpc_->Handle(kRecoverMethod, [n](world::PeerId from, std::string, rpc::RpcEndpoint::Reply reply) {
+    if (n->raft_->raft().role() != raft::StateRole::kLeader) {
+      return reply(absl::UnavailableError("this peer is not the leader"), "");
+    }
+    n->raft_->SendSnapshotTo(from);  // nothing compacted yet: the log brings `from` up to date
+    reply(absl::OkStatus(), "");
+  });
   n->rpc_->Handle(kJoinMethod, [n](world::PeerId from, std::string body, rpc::RpcEndpoint::Reply reply) {
     n->HandleJoin(from, std::move(body), std::move(reply));
   });
@@ -80,6 +88,18 @@ Node::~Node() {
   shards_.reset();
   rpc_.reset();
   raft_.reset();
+}
+
+void Node::RecoverConsensus(std::optional<world::Duration> timeout, api::Callback<bool> done) {
+  const uint64_t leader = raft_->raft().lead();
+  if (leader == 0) {
+    return done(absl::UnavailableError("Failed to recover: no leader is known to this peer"));
+  }
+  if (leader == self_) return done(true);  // the leader holds the state everyone recovers from
+  rpc_->Call(leader, kRecoverMethod, "", TimeoutOr(timeout), [done = std::move(done)](absl::StatusOr<std::string> r) {
+    if (!r.ok()) return done(absl::Status(r.status().code(), absl::StrCat("Failed to recover: ", r.status().message())));
+    done(true);
+  });
 }
 
 void Node::OnAddressHint(std::function<void(world::PeerId, const std::string&)> listener) {

@@ -71,6 +71,10 @@ class Node {
   void Join(world::PeerId bootstrap, world::Duration timeout, api::Callback<clusterpb::JoinResponse> done);
   void RemovePeer(const api::RemovePeer& request, api::Callback<bool> done);
   api::ClusterStatus ClusterStatus() const;
+  // POST /cluster/recover: asks the leader to send this peer a fresh consensus snapshot. true once
+  // the leader has sent one, or has none to send (its log brings this peer up to date); on the
+  // leader itself there is nothing to recover from.
+  void RecoverConsensus(std::optional<world::Duration> timeout, api::Callback<bool> done);
   // Ready to serve: a leader is known, this peer is in the metadata, and every local replica the
   // metadata places here is open.
   bool Ready() const;

@@ -92,6 +92,9 @@ TEST(E2eTest, ThreePeersAgreeAndAFourthJoinsAsAVoter) {
   EXPECT_TRUE(WaitFor([&] { return Agree(c, {1, 2, 3, 4}, 4) && c.ClusterInfo(4)["raft_info"]["is_voter"] == true; },
                       milliseconds(20000)))
       << c.ClusterInfo(4).dump();
+  for (int i = 1; i <= 4; ++i) {
+    EXPECT_EQ(Http(c.http_port(i), "POST", "/cluster/recover", "").json["result"], true) << "peer " << i;
+  }
   for (int i = 1; i <= 4; ++i) EXPECT_EQ(c.Terminate(i), 0) << "peer " << i << " exits cleanly on SIGTERM";
 }
 

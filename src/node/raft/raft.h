@@ -84,6 +84,11 @@ class Raft {
   // and for non-learners.
   bool LearnerCaughtUp(uint64_t id) const;
 
+  // On the leader: sends `id` the latest snapshot now (a peer recovering its state asked for it:
+  // POST /cluster/recover). False if this is not the leader, `id` is unknown or not recently
+  // active, or nothing was compacted yet (the log itself then brings `id` up to date).
+  bool SendSnapshotTo(uint64_t id);
+
   // Output for RawNode: takes the messages produced since the last call.
   std::vector<raftpb::Message> TakeMessages();
   // True if messages are waiting to be taken.

@@ -151,6 +151,12 @@ bool Raft::MaybeSendAppend(uint64_t to, bool send_if_empty) {
   return true;
 }
 
+bool Raft::SendSnapshotTo(uint64_t id) {
+  if (role_ != StateRole::kLeader || id == id_) return false;
+  Progress* pr = tracker_.Get(id);
+  return pr != nullptr && MaybeSendSnapshot(id, *pr);
+}
+
 bool Raft::MaybeSendSnapshot(uint64_t to, Progress& pr) {
   if (!pr.recent_active()) {
     Log(world::LogLevel::kDebug,

@@ -115,6 +115,12 @@ class RaftNode {
   absl::Status ProposeConfChange(const raftpb::ConfChange& change);
   void TransferLeader(uint64_t to) { raw_->TransferLeader(to); Process(); }
   void Campaign() { raw_->Campaign(); Process(); }
+  // On the leader: sends `id` the latest snapshot (see Raft::SendSnapshotTo).
+  bool SendSnapshotTo(uint64_t id) {
+    const bool sent = raw_->SendSnapshotTo(id);
+    Process();
+    return sent;
+  }
 
   uint64_t id() const { return id_; }
   const Raft& raft() const { return raw_->raft(); }

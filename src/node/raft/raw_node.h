@@ -124,6 +124,8 @@ class RawNode {
 
   // See Raft::LearnerCaughtUp.
   bool LearnerCaughtUp(uint64_t id) const { return raft_->LearnerCaughtUp(id); }
+  // See Raft::SendSnapshotTo.
+  bool SendSnapshotTo(uint64_t id) { return raft_->SendSnapshotTo(id); }
 
   const Raft& raft() const { return *raft_; }
   Raft& mutable_raft() { return *raft_; }

@@ -189,9 +189,9 @@ void RemovePeer(Call& call) {
 
 void RecoverCluster(Call& call) {
   if (!call.RequireCluster()) return;
-  // The Node has no way yet to ask the leader for a fresh consensus snapshot.
-  call.reply->Fail(501,
-                   "Service internal error: requesting a consensus snapshot is not implemented by this node");
+  std::optional<std::optional<world::Duration>> timeout = Timeout(call);
+  if (!timeout) return;
+  call.node.RecoverConsensus(*timeout, AnswerTrue(call.reply));
 }
 
 }  // namespace qdsim::rest::internal
