@@ -43,6 +43,18 @@
 
 namespace qdsim::consensus {
 
+// `peer`'s replica among `replicas` (a ShardInfo's replicas, or a copy of them), or null.
+template <typename Replicas>
+const consensuspb::Replica* FindReplica(const Replicas& replicas, uint64_t peer) {
+  for (const consensuspb::Replica& r : replicas) {
+    if (r.peer_id() == peer) return &r;
+  }
+  return nullptr;
+}
+inline const consensuspb::Replica* FindReplica(const consensuspb::ShardInfo& shard, uint64_t peer) {
+  return FindReplica(shard.replicas(), peer);
+}
+
 class ClusterStateMachine {
  public:
   // Applies one committed operation; OK if it changed the state as asked, else the verdict.

@@ -12,12 +12,7 @@ namespace {
 constexpr world::Duration kDigestTimeout = world::Seconds(1);
 constexpr world::Duration kMarkTimeout = world::Seconds(5);
 
-const consensuspb::Replica* FindReplica(const consensuspb::ShardInfo& shard, uint64_t peer) {
-  for (const auto& r : shard.replicas()) {
-    if (r.peer_id() == peer) return &r;
-  }
-  return nullptr;
-}
+using consensus::FindReplica;
 
 }  // namespace
 

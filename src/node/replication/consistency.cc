@@ -4,19 +4,12 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "node/consensus/cluster_state.h"
 #include "node/world/strings.h"
 
 namespace qdsim::replication {
-namespace {
 
-const consensuspb::Replica* Find(const ShardReplicas& replicas, uint64_t peer) {
-  for (const auto& r : replicas) {
-    if (r.peer_id() == peer) return &r;
-  }
-  return nullptr;
-}
-
-}  // namespace
+using consensus::FindReplica;
 
 absl::StatusOr<WriteOrdering> ParseWriteOrdering(std::string_view text) {
   if (text.empty() || text == "weak") return WriteOrdering::kWeak;
@@ -73,14 +66,14 @@ WriteOutcome JudgeWrite(const ShardReplicas& replicas, uint32_t write_consistenc
   const size_t needed = std::min<size_t>(std::max<uint32_t>(write_consistency_factor, 1), attempted);
   bool active_success = false;
   for (uint64_t peer : succeeded) {
-    const consensuspb::Replica* r = Find(replicas, peer);
+    const consensuspb::Replica* r = FindReplica(replicas, peer);
     active_success |= r != nullptr && r->state() == consensuspb::ACTIVE;
   }
   // Mark failed replicas dead, but never leave the shard without an Active replica.
   size_t active_left = 0;
   for (const auto& r : replicas) active_left += r.state() == consensuspb::ACTIVE;
   for (uint64_t peer : failed) {
-    const consensuspb::Replica* r = Find(replicas, peer);
+    const consensuspb::Replica* r = FindReplica(replicas, peer);
     if (r == nullptr) continue;
     if (r->state() == consensuspb::ACTIVE) {
       if (active_left <= 1) continue;  // the last Active replica is never marked dead

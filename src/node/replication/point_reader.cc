@@ -156,12 +156,7 @@ std::string ShardName(const std::string& collection, uint32_t shard) {
   return absl::StrCat("shard ", shard, " of collection `", collection, "`");
 }
 
-const consensuspb::Replica* FindReplica(const consensuspb::ShardInfo& shard, uint64_t peer) {
-  for (const consensuspb::Replica& r : shard.replicas()) {
-    if (r.peer_id() == peer) return &r;
-  }
-  return nullptr;
-}
+using consensus::FindReplica;
 
 // `peer`'s replica of (collection, shard) in `metadata`, or null.
 const consensuspb::Replica* FindReplica(const consensus::ClusterStateMachine& metadata, const std::string& collection,

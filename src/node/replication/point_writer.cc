@@ -21,12 +21,7 @@ constexpr world::Duration kStaleRetry = world::Millis(50);
 // replica that gave it is healthy.
 bool IsUserError(const absl::Status& s) { return absl::IsInvalidArgument(s) || absl::IsNotFound(s); }
 
-const consensuspb::Replica* FindReplica(const ShardReplicas& replicas, uint64_t peer) {
-  for (const auto& r : replicas) {
-    if (r.peer_id() == peer) return &r;
-  }
-  return nullptr;
-}
+using consensus::FindReplica;
 
 // Calls `done` once all of `n` parts answered: with OK, or with the first error by shard order.
 class Join {

@@ -53,12 +53,7 @@ const consensuspb::ShardInfo* FindShard(const consensuspb::ClusterState& state, 
   return nullptr;
 }
 
-const consensuspb::Replica* FindReplica(const consensuspb::ShardInfo& shard, uint64_t peer) {
-  for (const auto& r : shard.replicas()) {
-    if (r.peer_id() == peer) return &r;
-  }
-  return nullptr;
-}
+using consensus::FindReplica;
 
 bool PeerKnown(const consensuspb::ClusterState& state, uint64_t peer) {
   return std::any_of(state.peers().begin(), state.peers().end(), [&](const auto& p) { return p.id() == peer; });
