@@ -14,6 +14,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "node/world/strings.h"
+#include "real/runtime/accept.h"
 #include "real/runtime/real_clock.h"
 
 namespace qdsim::real {
@@ -465,17 +466,13 @@ std::map<world::PeerId, TcpTransport::PeerStats> TcpTransport::all_peer_stats() 
 void TcpTransport::OnAcceptable() {
   for (int i = 0; i < kMaxAcceptsPerEvent; ++i) {
     sockaddr_storage addr{};
-    socklen_t len = sizeof(addr);
-    const int fd =
-        accept4(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd >= 0) {
-      AcceptOne(fd, addr);
+    const Accepted accepted = AcceptOnce(listen_fd_, &addr);
+    if (accepted.outcome == Accepted::kSocket) {
+      AcceptOne(accepted.fd, addr);
       continue;
     }
-    if (errno == EINTR || errno == ECONNABORTED) continue;
-    if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-      // The pending connection stays pending, and the level-triggered listener would fire again at
-      // once: stop listening for a moment instead of spinning.
+    if (accepted.outcome == Accepted::kRetry) continue;
+    if (accepted.outcome == Accepted::kExhausted) {
       (void)loop_.Modify(listen_fd_, 0);
       accept_pause_timer_ = loop_.RunAfter(kAcceptPause, [this] {
         accept_pause_timer_ = 0;

@@ -16,6 +16,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "real/runtime/accept.h"
 
 namespace qdsim::real {
 namespace {
@@ -121,14 +122,13 @@ absl::Status HttpServer::Listen() {
 void HttpServer::OnAcceptable() {
   for (int i = 0; i < kMaxAcceptsPerEvent && listen_fd_ >= 0; ++i) {
     if (connections_.size() >= options_.max_connections) return PauseAccepting();
-    const int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd >= 0) {
-      AcceptOne(fd);
+    const Accepted accepted = AcceptOnce(listen_fd_, nullptr);
+    if (accepted.outcome == Accepted::kSocket) {
+      AcceptOne(accepted.fd);
       continue;
     }
-    if (errno == EINTR || errno == ECONNABORTED) continue;
-    if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-      // The connection stays pending and the level-triggered listener would fire again at once.
+    if (accepted.outcome == Accepted::kRetry) continue;
+    if (accepted.outcome == Accepted::kExhausted) {
       (void)loop_.Modify(listen_fd_, 0);
       accept_retry_timer_ = loop_.RunAfter(kAcceptRetry, [this] {
         accept_retry_timer_ = 0;
