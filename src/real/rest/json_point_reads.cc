@@ -43,6 +43,18 @@ absl::StatusOr<size_t> Limit(const Json& body, const char* key, uint64_t fallbac
   return static_cast<size_t>(*limit);
 }
 
+// with_payload (`payload_by_default` when absent) and with_vector, as every read body has them.
+absl::Status ReadSelectors(const Json& body, bool payload_by_default, PayloadSelector& payload,
+                           shard::WithVector& with_vector) {
+  absl::StatusOr<PayloadSelector> p = WithPayloadFromJson(Find(body, "with_payload"), payload_by_default);
+  if (!p.ok()) return p.status();
+  payload = *std::move(p);
+  absl::StatusOr<shard::WithVector> v = WithVectorFromJson(WithVectorMember(body));
+  if (!v.ok()) return v.status();
+  with_vector = *std::move(v);
+  return absl::OkStatus();
+}
+
 // The search fields shared by the legacy search and the query API.
 absl::Status CommonSearchFields(const Json& body, SearchBody& out) {
   absl::StatusOr<std::optional<shardpb::Filter>> filter = OptionalFilter(body);
@@ -54,13 +66,8 @@ absl::Status CommonSearchFields(const Json& body, SearchBody& out) {
   absl::StatusOr<std::optional<float>> threshold = GetOptFloat(body, "score_threshold");
   if (!threshold.ok()) return threshold.status();
   out.request.score_threshold = *threshold;
-  absl::StatusOr<PayloadSelector> payload = WithPayloadFromJson(Find(body, "with_payload"), false);
-  if (!payload.ok()) return payload.status();
-  out.payload = *std::move(payload);
+  if (absl::Status s = ReadSelectors(body, false, out.payload, out.request.with_vector); !s.ok()) return s;
   out.request.with_payload = out.payload.enabled;
-  absl::StatusOr<shard::WithVector> vectors = WithVectorFromJson(WithVectorMember(body));
-  if (!vectors.ok()) return vectors.status();
-  out.request.with_vector = *std::move(vectors);
   if (const Json* params = Find(body, "params")) {  // hnsw_ef, exact, …: search here is always exact
     if (!params->is_object()) return InvalidType("params", *params, "struct SearchParams");
   }
@@ -192,12 +199,7 @@ absl::StatusOr<RetrieveBody> RetrieveFromJson(const Json& body) {
     if (!id.ok()) return id.status();
     out.ids.push_back(*std::move(id));
   }
-  absl::StatusOr<PayloadSelector> payload = WithPayloadFromJson(Find(body, "with_payload"), true);
-  if (!payload.ok()) return payload.status();
-  out.payload = *std::move(payload);
-  absl::StatusOr<shard::WithVector> vectors = WithVectorFromJson(WithVectorMember(body));
-  if (!vectors.ok()) return vectors.status();
-  out.with_vector = *std::move(vectors);
+  if (absl::Status s = ReadSelectors(body, true, out.payload, out.with_vector); !s.ok()) return s;
   return out;
 }
 
@@ -217,13 +219,8 @@ absl::StatusOr<ScrollBody> ScrollFromJson(const Json& body) {
   absl::StatusOr<std::optional<shardpb::Filter>> filter = OptionalFilter(body);
   if (!filter.ok()) return filter.status();
   out.request.filter = *std::move(filter);
-  absl::StatusOr<PayloadSelector> payload = WithPayloadFromJson(Find(body, "with_payload"), true);
-  if (!payload.ok()) return payload.status();
-  out.payload = *std::move(payload);
+  if (absl::Status s = ReadSelectors(body, true, out.payload, out.request.with_vector); !s.ok()) return s;
   out.request.with_payload = out.payload.enabled;
-  absl::StatusOr<shard::WithVector> vectors = WithVectorFromJson(WithVectorMember(body));
-  if (!vectors.ok()) return vectors.status();
-  out.request.with_vector = *std::move(vectors);
   return out;
 }
 
