@@ -109,10 +109,4 @@ BENCHMARK(BM_ThreePeersTwoReplicas)->Unit(benchmark::kMillisecond)->MinTime(2.0)
 }  // namespace
 }  // namespace qdsim
 
-int main(int argc, char** argv) {
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
-}
+BENCHMARK_MAIN();

@@ -82,10 +82,4 @@ BENCHMARK(BM_MessageHeavyFiveNodes)->Unit(benchmark::kMillisecond)->MinTime(2.0)
 }  // namespace
 }  // namespace qdsim
 
-int main(int argc, char** argv) {
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
-}
+BENCHMARK_MAIN();
