@@ -107,6 +107,9 @@ TEST(QdrantScenariosTest, SeedsThatFoundBugsPass) {
       {"qdrant_swarm", 118, "write applied to a replica life the writer did not address"},
       // The writer crashed between its fan-out and its marks: only anti-entropy sees the divergence.
       {"qdrant_swarm", 20, "writer crash mid-write left replicas diverged"},
+      // Qdrant's Raft settings: the two survivors of a crashed leader ticked 3 ms apart, split
+      // their votes, drew the same timeout again and split again (leaderless 9 s, availability).
+      {"qdrant_three_nodes_one_down_qdrant_raft", 891, "re-campaigns in the same tick phase"},
   };
   for (const auto& r : seeds) {
     RunResult result = RunSeed(LoadScenario(r.scenario), r.seed);

@@ -117,6 +117,42 @@ TEST(RaftMajorityTest, WithoutPreVoteAPartitionedFollowerInflatesTheTerm) {
   EXPECT_GT(c.MaxTerm(), term + 3);
 }
 
+// A candidate that cannot win (here: cut off from everyone, without pre-vote) campaigns again at a
+// random point within a tick each time, so two candidates that split a vote do not stay in step:
+// the phases (time modulo the tick) of its campaigns differ, and each comes one randomised election
+// timeout after the last, plus at most one tick.
+RC_GTEST_PROP(RaftMajorityTest, ReCampaignsMoveToARandomTickPhase, ()) {
+  RaftCluster c({.voters = 3, .pre_vote = false, .check_quorum = false,
+                 .seed = *rc::gen::arbitrary<uint64_t>()});
+  const auto leader = c.AwaitLeader();
+  RC_ASSERT(leader.has_value());
+  const PeerId follower = *leader % 3 + 1;
+  c.Isolate(follower);
+  std::vector<world::Instant> campaigns;
+  uint64_t term = c.node(follower)->raft().term();
+  const world::Instant cut = c.now();
+  while (campaigns.size() < 6 && c.now() - cut < world::Seconds(60)) {
+    c.RunFor(world::Millis(1));
+    if (c.node(follower)->raft().term() != term) {
+      term = c.node(follower)->raft().term();
+      campaigns.push_back(c.now());
+    }
+  }
+  RC_ASSERT(campaigns.size() == 6u);
+  const int64_t tick_us = c.tick().count();
+  int same_phase = 0;
+  for (size_t i = 1; i < campaigns.size(); ++i) {
+    const world::Duration gap = campaigns[i] - campaigns[i - 1];
+    RC_ASSERT(gap >= c.tick() * RaftCluster::kElectionTicks - world::Millis(1));
+    RC_ASSERT(gap <= c.tick() * (2 * RaftCluster::kElectionTicks + 1));
+    int64_t drift = gap.count() % tick_us;
+    drift = std::min(drift, tick_us - drift);
+    same_phase += drift <= 2000;  // within the 1 ms polling of each end
+  }
+  // Uniform phases: all five within 2 ms of the previous one has probability ~1e-7.
+  RC_ASSERT(same_phase < 5);
+}
+
 // With check-quorum on, a leader cut off from its majority steps down within one (randomised)
 // election timeout: at most 2 * election_tick ticks, the upper end of [election_tick, 2*election_tick).
 RC_GTEST_PROP(RaftMajorityTest, CheckQuorumLeaderStepsDownWithinOneElectionTimeout, ()) {

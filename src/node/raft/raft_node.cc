@@ -145,6 +145,21 @@ void RaftNode::ScheduleTick(world::Duration delay) {
 }
 
 void RaftNode::OnTick() {
+  // A candidate whose election failed (a split vote, or no majority reachable) campaigns again when
+  // this tick ends its timeout. Two candidates that split because they tick within a message delay
+  // of each other would stay that close for ever, and split again whenever they draw the same
+  // timeout. So the re-campaign moves to a random point within the tick, and this node's ticks go on
+  // from there: elections after a split are randomised below the tick's granularity. Ticks stay
+  // evenly spaced from the campaign on, so a leader it elects keeps the usual timing (check-quorum).
+  const Raft& r = raw_->raft();
+  if (!recampaign_deferred_ &&
+      (r.role() == StateRole::kCandidate || r.role() == StateRole::kPreCandidate) && r.Promotable() &&
+      r.election_elapsed() + 1 >= r.randomized_election_timeout()) {
+    recampaign_deferred_ = true;
+    ScheduleTick(world::Micros(static_cast<int64_t>(raft_random_.Uniform(options_.tick.count()) + 1)));
+    return;
+  }
+  recampaign_deferred_ = false;
   raw_->Tick();
   MaybePromoteLearner();
   Process();

@@ -177,6 +177,7 @@ class RaftNode {
   world::TimerId retry_timer_ = 0;    // a write waiting for disk space
   bool processing_ = false;           // inside Process() (guards re-entry from callbacks)
   world::TimerId tick_timer_ = 0;
+  bool recampaign_deferred_ = false;  // this tick was moved to a random phase before a re-campaign
   SoftState last_soft_{};             // last role/leader reported to the observer
   uint64_t last_term_ = 0;            // last term reported to the observer
   // Snapshot chunks being reassembled, by sender: the latest snapshot (index, term) only.
