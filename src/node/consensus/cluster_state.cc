@@ -363,6 +363,10 @@ absl::Status ClusterStateMachine::SetReplicaState(const consensuspb::SetReplicaS
     return absl::FailedPreconditionError(absl::StrCat("refusing to mark the last Active replica of shard ",
                                                       op.shard_id(), " dead"));
   }
+  if (op.state() == consensuspb::DEAD && CountActive(*shard) == 0) {
+    return absl::FailedPreconditionError(absl::StrCat("refusing to mark a replica of shard ", op.shard_id(),
+                                                      " dead: the shard has no Active replica to recover it from"));
+  }
   r->set_state(op.state());
   EndTransfersBrokenBy(op);
   return absl::OkStatus();
@@ -377,6 +381,7 @@ absl::Status ClusterStateMachine::MarkDeadTogether(consensuspb::ShardInfo* shard
     consensuspb::Replica* r = FindReplica(shard, peer);
     if (r == nullptr || r->generation() != generation || r->state() == consensuspb::DEAD) continue;
     if (r->state() == consensuspb::ACTIVE && CountActive(*shard) == 1) continue;  // never the last Active
+    if (CountActive(*shard) == 0) continue;  // nothing could recover it (and no write succeeded without one)
     r->set_state(consensuspb::DEAD);
     consensuspb::SetReplicaState one;
     one.set_collection(op.collection());

@@ -180,6 +180,26 @@ TEST(ClusterStateTest, ReplicaStateIsCompareAndSetAndTheLastActiveNeverDies) {
   EXPECT_THAT(std::string(last.message()), HasSubstr("last Active replica"));
 }
 
+// A replica whose peer was down when its collection was created stays Initializing, however many
+// writes fail on it, while the shard has no Active replica: marked Dead it would have nothing to
+// recover from (found by scenarios/qdrant_crash_loop: an RF 1 shard dead for ever).
+TEST(ClusterStateTest, NoReplicaOfAShardWithoutAnActiveOneIsMarkedDead) {
+  ClusterStateMachine sm = ThreePeers();
+  ASSERT_TRUE(sm.Apply(Create("a", 1, 2)).ok());
+  const auto& shard = sm.FindCollection("a")->shards(0);
+  const uint64_t p1 = shard.replicas(0).peer_id(), p2 = shard.replicas(1).peer_id();
+  absl::Status refused = sm.Apply(SetState("a", 0, p1, consensuspb::DEAD, consensuspb::INITIALIZING));
+  EXPECT_TRUE(absl::IsFailedPrecondition(refused));
+  EXPECT_THAT(std::string(refused.message()), HasSubstr("no Active replica"));
+  ASSERT_TRUE(sm.Apply(SetState("a", 0, p2, consensuspb::ACTIVE, consensuspb::INITIALIZING)).ok());
+  // Once a replica is Active, the one that is not can be marked (and recovered from it).
+  ASSERT_TRUE(sm.Apply(SetState("a", 0, p1, consensuspb::DEAD, consensuspb::INITIALIZING)).ok());
+  ASSERT_TRUE(sm.Apply(Create("b", 1, 1)).ok());
+  const uint64_t only = sm.FindCollection("b")->shards(0).replicas(0).peer_id();
+  EXPECT_TRUE(absl::IsFailedPrecondition(sm.Apply(SetState("b", 0, only, consensuspb::DEAD))));
+  ASSERT_TRUE(sm.Apply(SetState("b", 0, only, consensuspb::ACTIVE, consensuspb::INITIALIZING)).ok());
+}
+
 TEST(ClusterStateTest, RecoveryTransferMakesTheTargetPartialThenActive) {
   ClusterStateMachine sm = ThreePeers();
   ASSERT_TRUE(sm.Apply(Create("a", 1, 2)).ok());
