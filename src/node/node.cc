@@ -32,7 +32,7 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Open(world::Env& env, Options option
   node->consensus_.Attach(node->raft_.get());
   Node* n = node.get();
   n->rpc_ = std::make_unique<rpc::RpcEndpoint>(env);
-  n->shards_ = std::make_unique<collection::LocalShards>(env, n->consensus_);
+  n->shards_ = std::make_unique<collection::LocalShards>(env, n->consensus_, n->options_.cluster_bugs);
   n->replicas_ = std::make_unique<replication::ReplicaService>(n->self_, *n->rpc_, *n->shards_, n->consensus_);
   n->marks_ = std::make_unique<replication::DeadMarks>(env, n->consensus_);
   replication::PointWriter::Config writer = n->options_.writer;
@@ -40,8 +40,10 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Open(world::Env& env, Options option
   n->writer_ = std::make_unique<replication::PointWriter>(env, n->self_, *n->rpc_, n->consensus_, *n->replicas_,
                                                           *n->marks_, writer);
   n->reader_ = std::make_unique<replication::PointReader>(env, n->self_, *n->rpc_, n->consensus_, *n->shards_);
+  n->reader_->set_planted_bugs(n->options_.cluster_bugs);
   n->transfers_ = std::make_unique<replication::ShardTransfers>(env, n->self_, *n->rpc_, n->consensus_, *n->shards_,
                                                                 *n->replicas_, n->options_.transfer_limits);
+  n->transfers_->set_planted_bugs(n->options_.cluster_bugs);
   // Qdrant lets replicas diverge (#4626); the simulator reproduces that with its dead-marking.
   if (!n->options_.writer.qdrant_dead_marking) {
     n->anti_entropy_ =

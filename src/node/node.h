@@ -31,6 +31,7 @@
 #include "absl/status/statusor.h"
 #include "node/api/types.h"
 #include "node/collection/local_shards.h"
+#include "node/shard/cluster_bugs.h"
 #include "node/consensus/consensus_manager.h"
 #include "node/raft/raft_node.h"
 #include "node/replication/anti_entropy.h"
@@ -58,6 +59,7 @@ class Node {
     replication::PointWriter::Config writer;  // qdrant_dead_marking reproduces Qdrant's behaviour
     replication::TransferLimits transfer_limits;
     world::Duration default_timeout = world::Seconds(10);  // metadata and point operations
+    shard::ClusterBugs cluster_bugs;          // planted bugs (shard/cluster_bugs.h; tests only)
   };
 
   // Opens the node from its disk (recovering Raft, the metadata and every local replica).

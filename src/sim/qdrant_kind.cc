@@ -9,6 +9,8 @@
 #include "absl/strings/str_split.h"
 #include "node/collection/hash_ring.h"
 #include "node/node.h"
+#include "node/raft/planted_bugs.h"
+#include "node/shard/cluster_bugs.h"
 #include "node/shard/point_id.h"
 #include "node/world/log.h"
 #include "node/world/status_macros.h"
@@ -222,6 +224,19 @@ class QdrantKind : public NodeKind {
     raft.tick = world::Micros(static_cast<int64_t>(tick_ms * 1000));
     raft.compact_entries = static_cast<uint64_t>(std::max(compact, 1.0));
     raft.observer = &raft_history_;
+    if (auto it = s.options().find("planted_bug"); it != s.options().end()) {
+      for (absl::string_view name : absl::StrSplit(it->second, ',', absl::SkipEmpty())) {
+        const std::string_view n(name.data(), name.size());
+        if (auto bug = raft::ParsePlantedBug(n); bug.ok()) {
+          raft.raft.planted_bugs.Set(*bug);
+        } else if (auto cluster = shard::ParseClusterBug(n); cluster.ok()) {
+          options_.cluster_bugs.Set(*cluster);
+        } else {
+          return absl::InvalidArgumentError(absl::StrCat("option planted_bug: ", bug.status().message(), "; or ",
+                                                         cluster.status().message()));
+        }
+      }
+    }
     st.voters = static_cast<uint32_t>(voters);
     for (PeerId id = 1; id <= st.voters; ++id) raft.initial_voters.push_back(id);
     ASSIGN_OR_RETURN(st.join_at_s, OptionNumber(s, "join_at_s", 3));

@@ -26,6 +26,8 @@
 //   expect_metadata_unavailable_s   "A,B": every metadata operation invoked in [A, B] fails
 //   expect_points_available_s       "A,B": most point writes and reads invoked in [A, B] succeed
 //   expect_metadata_available_s     "A,B": most metadata operations invoked in [A, B] succeed
+//   planted_bug                     "name[,name]": planted Raft bugs (raft/planted_bugs.h) and
+//                                   cluster bugs (shard/cluster_bugs.h) switched on
 //   watch_point                     trace every write of this point id and every change of its
 //                                   replicas (see it with `qdsim run --trace`)
 #ifndef QDSIM_SIM_QDRANT_KIND_H_

@@ -29,8 +29,6 @@ class ErrorCollector : public google::protobuf::io::ErrorCollector {
   std::string first_;
 };
 
-bool IsProbability(double p) { return std::isfinite(p) && p >= 0 && p <= 1; }
-
 absl::Status CheckRange(const scenario::Range& r, const std::string& what, double lo, double hi) {
   const double max = r.max() > r.min() ? r.max() : r.min();
   if (!std::isfinite(r.min()) || !std::isfinite(r.max()) || r.min() < lo || max > hi ||

@@ -1,6 +1,6 @@
 // The product scenarios (scenarios/*.textproto, every node kind) in ctest: each passes a small seed
-// range and is deterministic; and every planted Raft bug is caught within a fixed seed budget, by the check that
-// names its class of bug. Long sweeps are `./dev sweep` and `./dev planted`.
+// range and is deterministic; and every planted bug (Raft's and the cluster layers') is caught within a
+// fixed seed budget, by the check that names its class of bug. Long sweeps are `./dev sweep` and `./dev planted`.
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include "node/raft/planted_bugs.h"
+#include "node/shard/cluster_bugs.h"
 #include "sim/qdrant_kind.h"
 #include "sim/raft_kind.h"
 #include "sim/runner.h"
@@ -105,11 +106,17 @@ INSTANTIATE_TEST_SUITE_P(
         PlantedCase{"apply_uncommitted", "raft_leader_crash", {"monotonic_commit", "state_machine_safety"}},
         PlantedCase{"ack_before_sync", "raft_torn_write_crashes", {"durability"}},
         PlantedCase{"forget_vote_on_restart", "raft_rolling_restarts", {"durability", "election_safety"}},
-        PlantedCase{"double_vote_same_term", "raft_swarm", {"election_safety"}}),
+        PlantedCase{"double_vote_same_term", "raft_swarm", {"election_safety"}},
+        // Cluster bugs (shard/cluster_bugs.h), caught by the Qdrant checkers.
+        PlantedCase{"shard_ack_before_sync", "qdrant_crash_loop", {"acked_writes"}},
+        PlantedCase{"transfer_no_forward", "qdrant_swarm", {"acked_writes", "replica_convergence"}},
+        PlantedCase{"search_shard_quota", "qdrant_three_nodes_one_down", {"search_oracle"}}),
     [](const auto& info) { return info.param.bug; });
 
 TEST(PlantedBugTest, EveryPlantedBugHasACase) {
   EXPECT_EQ(static_cast<size_t>(raft::PlantedBug::kCount), 7u)
+      << "a new planted bug needs a PlantedCase above";
+  EXPECT_EQ(static_cast<size_t>(shard::ClusterBug::kCount), 3u)
       << "a new planted bug needs a PlantedCase above";
 }
 

@@ -47,8 +47,8 @@ shard::ShardConfig ShardConfigOf(const consensuspb::CollectionParams& params) {
   return config;
 }
 
-LocalShards::LocalShards(world::Env& env, consensus::ConsensusManager& consensus)
-    : env_(env), consensus_(consensus) {
+LocalShards::LocalShards(world::Env& env, consensus::ConsensusManager& consensus, shard::ClusterBugs bugs)
+    : env_(env), consensus_(consensus), bugs_(bugs) {
   consensus_.AddListener([this](const consensuspb::Operation&, const absl::Status&) { Reconcile(); });
   consensus_.AddRestoreListener([this] { Reconcile(); });
   Reconcile();
@@ -117,6 +117,7 @@ void LocalShards::Reconcile() {
       RetryLater();
       continue;
     }
+    (*store)->set_planted_bugs(bugs_);
     stores_.emplace(key, Open{w.generation, *std::move(store)});
     QDSIM_LOG(env_.logger(), kInfo) << "opened local replica of shard " << key.second << " of " << key.first
                                     << " (generation " << w.generation << ")";

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "node/consensus/consensus_manager.h"
+#include "node/shard/cluster_bugs.h"
 #include "node/shard/shard_store.h"
 #include "node/world/env.h"
 
@@ -36,7 +37,8 @@ shard::ShardConfig ShardConfigOf(const consensuspb::CollectionParams& params);
 
 class LocalShards {
  public:
-  LocalShards(world::Env& env, consensus::ConsensusManager& consensus);
+  // `bugs`: planted bugs switched on in every store it opens (shard/cluster_bugs.h; tests only).
+  LocalShards(world::Env& env, consensus::ConsensusManager& consensus, shard::ClusterBugs bugs = {});
   ~LocalShards();
 
   // The open store of a local replica, or null.
@@ -63,6 +65,7 @@ class LocalShards {
 
   world::Env& env_;
   consensus::ConsensusManager& consensus_;
+  shard::ClusterBugs bugs_;  // planted bugs for the stores it opens
   std::map<Key, Open> stores_;    // open local replicas
   // Closed stores still waiting for a sync (a store must outlive its sync callbacks); destroyed,
   // and their files removed, once idle. Keyed by their directory.

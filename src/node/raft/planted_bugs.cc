@@ -2,8 +2,6 @@
 
 #include <array>
 
-#include "absl/status/status.h"
-
 namespace qdsim::raft {
 namespace {
 
@@ -18,27 +16,6 @@ constexpr std::array<std::string_view, static_cast<size_t>(PlantedBug::kCount)> 
 
 std::string_view PlantedBugName(PlantedBug bug) { return kNames[static_cast<size_t>(bug)]; }
 
-absl::StatusOr<PlantedBug> ParsePlantedBug(std::string_view name) {
-  for (size_t i = 0; i < kNames.size(); ++i) {
-    if (kNames[i] == name) return static_cast<PlantedBug>(i);
-  }
-  std::string known;
-  for (std::string_view n : kNames) {
-    if (!known.empty()) known += ", ";
-    known += n;
-  }
-  return absl::InvalidArgumentError("unknown planted bug \"" + std::string(name) +
-                                    "\"; known: " + known);
-}
-
-std::string PlantedBugs::ToString() const {
-  std::string out;
-  for (size_t i = 0; i < kNames.size(); ++i) {
-    if (!bits_.test(i)) continue;
-    if (!out.empty()) out += ",";
-    out += kNames[i];
-  }
-  return out;
-}
+absl::StatusOr<PlantedBug> ParsePlantedBug(std::string_view name) { return world::ParsePlanted<PlantedBug>(name); }
 
 }  // namespace qdsim::raft

@@ -11,16 +11,15 @@
 // Some bugs act inside the Raft core; the others (marked "driver") are only carried here so that
 // the code persisting Ready (src/node/consensus and the simulator) can read them from one place.
 //
-// Thread-safety: PlantedBugs is a value type; no synchronisation.
+// Thread-safety: PlantedBugs is a value type (world/planted.h); no synchronisation.
 #ifndef QDSIM_NODE_RAFT_PLANTED_BUGS_H_
 #define QDSIM_NODE_RAFT_PLANTED_BUGS_H_
 
-#include <bitset>
 #include <cstddef>
-#include <string>
 #include <string_view>
 
 #include "absl/status/statusor.h"
+#include "node/world/planted.h"
 
 namespace qdsim::raft {
 
@@ -56,27 +55,7 @@ std::string_view PlantedBugName(PlantedBug bug);
 absl::StatusOr<PlantedBug> ParsePlantedBug(std::string_view name);
 
 // A set of switched-on bugs. Default-constructed: all off (correct Raft).
-class PlantedBugs {
- public:
-  PlantedBugs() = default;
-
-  // True if `bug` is switched on.
-  bool Has(PlantedBug bug) const { return bits_.test(static_cast<size_t>(bug)); }
-
-  // Switches `bug` on (or off when `on` is false).
-  void Set(PlantedBug bug, bool on = true) { bits_.set(static_cast<size_t>(bug), on); }
-
-  // True if no bug is switched on.
-  bool None() const { return bits_.none(); }
-
-  // Comma-separated names of the switched-on bugs in declaration order; "" if none.
-  std::string ToString() const;
-
-  friend bool operator==(const PlantedBugs&, const PlantedBugs&) = default;
-
- private:
-  std::bitset<static_cast<size_t>(PlantedBug::kCount)> bits_;  // bit i set: PlantedBug(i) is on
-};
+using PlantedBugs = world::PlantedSet<PlantedBug>;
 
 }  // namespace qdsim::raft
 

@@ -587,6 +587,10 @@ void PointReader::Search(const std::string& collection, shard::SearchRequest req
   request.limit = offset > std::numeric_limits<size_t>::max() - limit ? std::numeric_limits<size_t>::max()
                                                                       : offset + limit;
   request.offset = 0;
+  if (bugs_.Has(shard::ClusterBug::kSearchShardQuota) && c->shards_size() > 1) {
+    const size_t shards = static_cast<size_t>(c->shards_size());
+    request.limit = request.limit / shards + (request.limit % shards != 0);
+  }
   readpb::ShardRead read;
   *read.mutable_search() = ToProto(request);
   const bool all = consistency.kind == ReadConsistency::Kind::kAll;

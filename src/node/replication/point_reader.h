@@ -55,6 +55,7 @@
 
 #include "absl/status/statusor.h"
 #include "node/collection/local_shards.h"
+#include "node/shard/cluster_bugs.h"
 #include "node/consensus/consensus_manager.h"
 #include "node/replication/consistency.h"
 #include "node/rpc/rpc_endpoint.h"
@@ -88,6 +89,9 @@ class PointReader {
 
   PointReader(const PointReader&) = delete;
   PointReader& operator=(const PointReader&) = delete;
+
+  // Switches on planted bugs (shard/cluster_bugs.h; tests of the checkers only).
+  void set_planted_bugs(const shard::ClusterBugs& bugs) { bugs_ = bugs; }
 
   // The points among `ids` that exist, in the order asked, each once; each id is routed to its
   // shard by the collection's hash ring and only those shards are asked.
@@ -137,6 +141,7 @@ class PointReader {
   absl::StatusOr<shard::ShardStore*> ReadableStore(const readpb::ShardRead& read) const;
 
   world::PeerId self_;                       // this peer
+  shard::ClusterBugs bugs_;                  // planted bugs switched on (tests of the checkers only)
   rpc::RpcEndpoint& rpc_;                    // requests to and from replicas on other peers
   consensus::ConsensusManager& consensus_;   // the metadata: collections, shards, replica states
   collection::LocalShards& shards_;          // this peer's replicas

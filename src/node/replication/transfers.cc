@@ -232,6 +232,7 @@ ShardTransfers::Outgoing* ShardTransfers::FindStream(const Key& key, uint64_t id
 }
 
 void ShardTransfers::OnApplied(const std::string& collection, uint32_t shard, const shardpb::ShardOperation& op) {
+  if (bugs_.Has(shard::ClusterBug::kTransferNoForward)) return;
   std::vector<Key> fed;
   for (auto it = outgoing_.lower_bound(Key{collection, shard});
        it != outgoing_.end() && it->first.collection == collection && it->first.shard == shard; ++it) {

@@ -84,6 +84,7 @@
 
 #include "absl/status/status.h"
 #include "node/collection/local_shards.h"
+#include "node/shard/cluster_bugs.h"
 #include "node/consensus/consensus_manager.h"
 #include "node/replication/replica_service.h"
 #include "node/rpc/rpc_endpoint.h"
@@ -123,6 +124,9 @@ class ShardTransfers {
   // Brings streams, watchdogs and recovery proposals in line with the metadata (called
   // automatically; public for tests).
   void Reconcile();
+
+  // Switches on planted bugs (shard/cluster_bugs.h; tests of the checkers only).
+  void set_planted_bugs(const shard::ClusterBugs& bugs) { bugs_ = bugs; }
 
   // Streams this peer is sending (tests and status).
   size_t outgoing_streams() const { return outgoing_.size(); }
@@ -261,6 +265,7 @@ class ShardTransfers {
   collection::LocalShards& shards_;         // the stores of the local replicas, by generation
   ReplicaService& replicas_;                // whose apply observer feeds the forward queues
   TransferLimits limits_;                   // for recovery
+  shard::ClusterBugs bugs_;                 // planted bugs switched on
 
   std::map<Key, Outgoing> outgoing_;   // streams this peer sends
   uint64_t last_stream_id_ = 0;        // Outgoing::id of the newest stream

@@ -52,6 +52,7 @@
 #include "node/shard/point_table.h"
 #include "node/shard/vectors.h"
 #include "node/world/disk.h"
+#include "node/shard/cluster_bugs.h"
 #include "proto/shard.pb.h"
 
 namespace qdsim::shard {
@@ -106,6 +107,9 @@ class ShardStore {
     return table_.Search(request);
   }
 
+  // Switches on planted bugs (cluster_bugs.h) for this store; off by default.
+  void set_planted_bugs(const ClusterBugs& bugs) { bugs_ = bugs; }
+
   // Seq of the last applied operation (0 for a new shard).
   uint64_t last_seq() const { return last_seq_; }
   // The sequence number for the next operation this replica accepts: above every one applied or
@@ -157,6 +161,7 @@ class ShardStore {
   PointTable table_;         // the applied state
   uint64_t last_seq_ = 0;    // seq of the last applied op (or of the loaded snapshot)
   int read_pins_ = 0;        // PinForRead() calls not yet undone
+  ClusterBugs bugs_;         // planted bugs switched on (tests of the checkers only)
   std::function<void()> apply_when_unpinned_;  // the durable op waiting for the last UnpinRead
   uint64_t assigned_seq_ = 0;  // highest seq handed out by AssignSeq()
   uint64_t wal_bytes_ = 0;   // size of `wal` as this incarnation knows it

@@ -164,7 +164,7 @@ RC_GTEST_PROP(DurableLogTest, DamagedLogRecoversAPrefix, (uint8_t count, bool fl
   MemDisk disk;
   DurableLog log(disk, "raft");
   std::vector<raftpb::Entry> written;
-  for (uint64_t i = 1; i <= count % 40 + 1; ++i) {
+  for (uint64_t i = 1; i <= static_cast<uint64_t>(count % 40) + 1; ++i) {
     written.push_back(E(i, 1 + i / 10, std::string(i % 7, 'x') + std::to_string(i)));
     RC_ASSERT(log.Append(HS(1 + i / 10, 1, i / 2), {written.back()}).ok());
   }

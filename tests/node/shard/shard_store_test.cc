@@ -64,6 +64,43 @@ TEST(ShardStoreTest, DoneRunsOnlyAfterTheSyncAndReadsSeeOnlyDurableState) {
   EXPECT_EQ(store->last_seq(), 1u);
 }
 
+// The planted bug shard_ack_before_sync (cluster_bugs.h) breaks exactly the rule above: the write
+// is applied and acknowledged while its sync is still pending.
+TEST(ShardStoreTest, PlantedAckBeforeSyncAcknowledgesBeforeTheSync) {
+  MemDisk disk;
+  auto store = OpenOk(disk);
+  ClusterBugs bugs;
+  bugs.Set(ClusterBug::kShardAckBeforeSync);
+  store->set_planted_bugs(bugs);
+  bool done = false;
+  store->Apply(UpsertOp(1, {MakePoint(1, {1, 2})}), [&](absl::Status s) {
+    EXPECT_TRUE(s.ok());
+    done = true;
+  });
+  EXPECT_TRUE(done) << "acknowledged with the sync pending";
+  EXPECT_EQ(store->points_count(), 1u);
+  disk.RunSyncs();
+  EXPECT_EQ(store->last_seq(), 1u);
+}
+
+TEST(ClusterBugsTest, NamesRoundTrip) {
+  for (size_t i = 0; i < static_cast<size_t>(ClusterBug::kCount); ++i) {
+    const auto bug = static_cast<ClusterBug>(i);
+    absl::StatusOr<ClusterBug> parsed = ParseClusterBug(PlantedBugName(bug));
+    ASSERT_TRUE(parsed.ok());
+    EXPECT_EQ(*parsed, bug);
+  }
+  EXPECT_EQ(PlantedBugName(ClusterBug::kTransferNoForward), "transfer_no_forward");
+  absl::StatusOr<ClusterBug> unknown = ParseClusterBug("no_such_bug");
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_NE(unknown.status().message().find("known: shard_ack_before_sync, transfer_no_forward"), std::string::npos)
+      << unknown.status();
+  ClusterBugs bugs;
+  bugs.Set(ClusterBug::kSearchShardQuota);
+  bugs.Set(ClusterBug::kShardAckBeforeSync);
+  EXPECT_EQ(bugs.ToString(), "shard_ack_before_sync,search_shard_quota");
+}
+
 // While a reader has the store pinned (a search on a helper thread), a write whose sync completes
 // is applied only at the last unpin, later writes wait behind it, and the store is not idle (its
 // owner must not free it).
