@@ -49,10 +49,15 @@ void ConsensusManager::TryPropose(uint64_t id) {
   const world::Instant now = env_.clock().Now();
   const bool leader_known = raft_ != nullptr && raft_->raft().lead() != raft::kNone;
   if (leader_known && raft_->Propose(w.op.SerializeAsString()).ok()) {
+    // Proposing may have committed and applied the entry already (a disk that completes at once),
+    // and Finish() freed `w`: look it up again.
+    it = waiting_.find(id);
+    if (it == waiting_.end()) return;
+    Waiting& proposed = *it->second;
     // Proposed (or forwarded): the commit wait starts now.
-    w.proposed = true;
-    w.deadline = now + w.timeout;
-    w.timer = env_.clock().After(w.timeout, [this, id] { Expire(id); });
+    proposed.proposed = true;
+    proposed.deadline = now + proposed.timeout;
+    proposed.timer = env_.clock().After(proposed.timeout, [this, id] { Expire(id); });
     return;
   }
   if (now >= w.deadline) {

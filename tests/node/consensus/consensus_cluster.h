@@ -33,8 +33,10 @@ class ConsensusCluster : public sim::NodeKind {
   // Runs at every boot, after Raft and the consensus are up (e.g. to add LocalShards).
   std::function<void(Node&)> on_boot;
 
-  explicit ConsensusCluster(uint32_t n, uint64_t seed = 1, std::function<void(Node&)> boot_hook = nullptr)
-      : on_boot(std::move(boot_hook)), n_(n) {
+  // `raft_bugs`: planted Raft bugs switched on in every node.
+  explicit ConsensusCluster(uint32_t n, uint64_t seed = 1, std::function<void(Node&)> boot_hook = nullptr,
+                            raft::PlantedBugs raft_bugs = {})
+      : on_boot(std::move(boot_hook)), n_(n), raft_bugs_(raft_bugs) {
     sim::Simulation::Config config;
     config.nodes = n;
     config.links.assign(n * n, sim::SimNetwork::LinkParams{world::Millis(2), 500, 0, 0, 0});
@@ -48,6 +50,7 @@ class ConsensusCluster : public sim::NodeKind {
     auto node = std::make_unique<Node>(env);
     raft::RaftNode::Options o;
     for (PeerId v = 1; v <= n_; ++v) o.initial_voters.push_back(v);
+    o.raft.planted_bugs = raft_bugs_;
     node->raft = *raft::RaftNode::Open(env, node->consensus, o);
     node->consensus.Attach(node->raft.get());
     node->rpc = std::make_unique<rpc::RpcEndpoint>(env);
@@ -87,6 +90,7 @@ class ConsensusCluster : public sim::NodeKind {
 
  private:
   uint32_t n_;
+  raft::PlantedBugs raft_bugs_;
   std::unique_ptr<sim::Simulation> sim_;
 };
 

@@ -58,6 +58,27 @@ TEST(ConsensusManagerTest, IdenticalOperationsInFlightAreAppliedOnceAndAllSuccee
   EXPECT_EQ(applied, 1);
 }
 
+// A proposal may be committed and applied before Raft's Propose returns (here: a single voter whose
+// disk writes complete at once, the planted bug ack_before_sync): the manager answers it once and
+// does not touch the finished proposal again (found by ASan through `qdsim planted`).
+TEST(ConsensusManagerTest, AnOperationAppliedWhileBeingProposedIsAnsweredOnce) {
+  raft::PlantedBugs bugs;
+  bugs.Set(raft::PlantedBug::kAckBeforeSync);
+  ConsensusCluster c(1, 1, nullptr, bugs);
+  c.RunFor(world::Seconds(5));
+  int answers = 0;
+  absl::Status verdict = absl::UnknownError("no verdict");
+  c.sim().PostToNode(1, c.sim().now(), [&] {
+    c.node(1)->consensus.Propose(AddPeer(1), world::Seconds(10), [&](absl::Status s) {
+      ++answers;
+      verdict = s;
+    });
+  });
+  c.RunFor(world::Seconds(15));
+  EXPECT_EQ(answers, 1);
+  EXPECT_TRUE(verdict.ok()) << verdict;
+}
+
 TEST(ConsensusManagerTest, TwoVotersWithOneDownTimeOut) {
   ConsensusCluster c(2);
   ASSERT_TRUE(c.RegisterPeers());
