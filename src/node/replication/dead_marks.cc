@@ -127,11 +127,17 @@ void DeadMarks::ScheduleRetry() {
 }
 
 void DeadMarks::Retry() {
-  for (const auto& [key, mark] : outstanding_) {
-    if (in_flight_.count(key)) continue;
+  // A proposal may be applied before Propose returns (a disk that completes at once), and Settle
+  // then erases its entry: walk a copy of the keys, and copy each mark before proposing it.
+  std::vector<std::string> keys;
+  keys.reserve(outstanding_.size());
+  for (const auto& entry : outstanding_) keys.push_back(entry.first);
+  for (const std::string& key : keys) {
+    auto it = outstanding_.find(key);
+    if (it == outstanding_.end() || in_flight_.count(key)) continue;
+    const consensuspb::SetReplicaState mark = it->second;
     in_flight_[key] = true;
-    // (A structured binding is captured by name only from clang 16; the fuzz build uses clang 14.)
-    Propose(mark, kRetryEvery * 2, [this, alive = alive_, key = key](Outcome outcome) {
+    Propose(mark, kRetryEvery * 2, [this, alive = alive_, key](Outcome outcome) {
       if (!*alive) return;
       in_flight_.erase(key);
       if (outcome != Outcome::kTimedOut) {

@@ -155,7 +155,9 @@ absl::Status ShardStore::Fail(absl::Status s) {
 
 void ShardStore::FinishTask(const Done& done, absl::Status s) {
   busy_ = false;
+  ++answering_;
   done(std::move(s));
+  --answering_;
   Pump();
 }
 
@@ -181,8 +183,8 @@ void ShardStore::StartOp(Task task) {
   if (bugs_.Has(ClusterBug::kShardAckBeforeSync)) {
     table_.Apply(*task.op);
     last_seq_ = task.op->seq();
-    task.done(absl::OkStatus());
     disk_.Sync(Path(kWalFile), [](absl::Status) {});
+    task.done(absl::OkStatus());
     return;
   }
   busy_ = true;

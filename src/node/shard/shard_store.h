@@ -49,10 +49,10 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "node/shard/cluster_bugs.h"
 #include "node/shard/point_table.h"
 #include "node/shard/vectors.h"
 #include "node/world/disk.h"
-#include "node/shard/cluster_bugs.h"
 #include "proto/shard.pb.h"
 
 namespace qdsim::shard {
@@ -118,8 +118,10 @@ class ShardStore {
     assigned_seq_ = std::max(assigned_seq_, last_seq_) + 1;
     return assigned_seq_;
   }
-  // True when no write or snapshot is queued or waiting for the disk: the store may be destroyed.
-  bool idle() const { return !busy_ && queue_.empty() && read_pins_ == 0; }
+  // True when no write or snapshot is queued or waiting for the disk, and no answer of this store is
+  // on the stack: the store may be destroyed. (An answer may lead to a metadata apply that closes
+  // this store before the answer returns; the store must outlive it.)
+  bool idle() const { return !busy_ && !pumping_ && answering_ == 0 && queue_.empty() && read_pins_ == 0; }
 
   // While pinned, the points stay as they are (an operation whose sync completes waits to be
   // applied until the last UnpinRead) and the store is not idle (its owner keeps it): a helper
@@ -170,6 +172,7 @@ class ShardStore {
   std::deque<Task> queue_;   // writes waiting for the one in progress
   bool busy_ = false;        // a task is waiting for a sync
   bool pumping_ = false;     // Pump() is on the stack (re-entrant calls only enqueue)
+  int answering_ = 0;        // FinishTask's answers on the stack (the store is not idle meanwhile)
 };
 
 }  // namespace qdsim::shard

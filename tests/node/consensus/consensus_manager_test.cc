@@ -67,14 +67,21 @@ TEST(ConsensusManagerTest, AnOperationAppliedWhileBeingProposedIsAnsweredOnce) {
   ConsensusCluster c(1, 1, nullptr, bugs);
   c.RunFor(world::Seconds(5));
   int answers = 0;
+  int answers_when_propose_returned = -1;
+  size_t pending_when_propose_returned = 1;
   absl::Status verdict = absl::UnknownError("no verdict");
   c.sim().PostToNode(1, c.sim().now(), [&] {
     c.node(1)->consensus.Propose(AddPeer(1), world::Seconds(10), [&](absl::Status s) {
       ++answers;
       verdict = s;
     });
+    answers_when_propose_returned = answers;
+    pending_when_propose_returned = c.node(1)->consensus.pending_operations();
   });
   c.RunFor(world::Seconds(15));
+  // The path under test: the answer came before Propose returned, and nothing was left waiting.
+  EXPECT_EQ(answers_when_propose_returned, 1);
+  EXPECT_EQ(pending_when_propose_returned, 0u);
   EXPECT_EQ(answers, 1);
   EXPECT_TRUE(verdict.ok()) << verdict;
 }
