@@ -393,7 +393,8 @@ absl::Status ClusterStateMachine::MarkDeadTogether(consensuspb::ShardInfo* shard
   }
   if (!any) {
     return absl::FailedPreconditionError(absl::StrCat("none of the replicas of shard ", op.shard_id(),
-                                                      " to mark dead is still that life, or it is the last Active"));
+                                                      " could be marked dead: each is another life now, already Dead, the last Active replica, or "
+                                                      "of a shard with no Active replica"));
   }
   return absl::OkStatus();
 }

@@ -10,8 +10,10 @@
 // min(replication_factor, peers) replicas on distinct peers, least-loaded peers first, ties broken
 // by peer id. New replicas start Initializing; their peer marks them Active once they exist locally.
 // No replica of a shard without an Active replica is marked Dead: nothing could recover it, and no
-// write succeeded that it could have missed (success needs an Active replica). An Initializing
-// replica whose peer was down when the collection was created thus becomes Active when it returns.
+// write was sent that it could have missed (a write to a shard without an Active replica is refused
+// before it is sent: replication/consistency.h). So while no replica of its shard is Active, an
+// Initializing replica whose peer was down when the collection was created becomes Active when it
+// returns; once one is, a write it misses marks it Dead as usual, and recovery rebuilds it.
 //
 // Transfers (ShardTransfer in consensus.proto). StartTransfer makes the target Partial with a new
 // generation (an empty life) and records it as the transfer's target_generation. While a transfer

@@ -29,12 +29,17 @@ bool IsReadable(ReplicaState state) { return state == consensuspb::ACTIVE; }
 absl::StatusOr<std::vector<uint64_t>> WriteTargets(const ShardReplicas& replicas, WriteOrdering ordering) {
   switch (ordering) {
     case WriteOrdering::kWeak: {
+      // No write succeeds without an Active replica, and one sent to the others would fail having
+      // changed some of them (nor could they be marked Dead: nothing would recover them). Refused
+      // before anything is sent, as Qdrant does.
+      const bool any_active = std::any_of(replicas.begin(), replicas.end(),
+                                          [](const auto& r) { return r.state() == consensuspb::ACTIVE; });
+      if (!any_active) return absl::UnavailableError("No active replica to apply the update to");
       std::vector<uint64_t> targets;
       for (const auto& r : replicas) {
         if (IsUpdatable(r.state())) targets.push_back(r.peer_id());
       }
       std::sort(targets.begin(), targets.end());
-      if (targets.empty()) return absl::UnavailableError("No active replica to apply the update to");
       return targets;
     }
     case WriteOrdering::kMedium: {

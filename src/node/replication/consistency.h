@@ -38,7 +38,8 @@ bool IsUpdatable(ReplicaState state);
 bool IsReadable(ReplicaState state);
 
 // The peers a write is sent to, in ascending id order. For medium and strong ordering a single
-// peer (the one the write is routed through). Unavailable if no replica can take the write.
+// peer (the one the write is routed through). Unavailable if no replica can take the write, or
+// (weak) if the shard has no Active replica: such a write could not succeed.
 absl::StatusOr<std::vector<uint64_t>> WriteTargets(const ShardReplicas& replicas, WriteOrdering ordering);
 
 // The verdict on a write that `attempted` replicas were asked to apply.

@@ -200,6 +200,33 @@ TEST(ClusterStateTest, NoReplicaOfAShardWithoutAnActiveOneIsMarkedDead) {
   ASSERT_TRUE(sm.Apply(SetState("b", 0, only, consensuspb::ACTIVE, consensuspb::INITIALIZING)).ok());
 }
 
+// The same rule for the marks of one write proposed together (also_dead).
+TEST(ClusterStateTest, NoReplicaOfAShardWithoutAnActiveOneIsMarkedDeadTogether) {
+  ClusterStateMachine sm = ThreePeers();
+  ASSERT_TRUE(sm.Apply(Create("a", 1, 3)).ok());
+  const auto& shard = sm.FindCollection("a")->shards(0);
+  const uint64_t p1 = shard.replicas(0).peer_id(), p2 = shard.replicas(1).peer_id(),
+                 p3 = shard.replicas(2).peer_id();
+  auto together = [&](uint64_t first, uint64_t second) {
+    consensuspb::Operation op = SetState("a", 0, first, consensuspb::DEAD);
+    op.mutable_set_replica_state()->set_from_generation(ReplicaOn(sm, first)->generation());
+    consensuspb::Replica* also = op.mutable_set_replica_state()->add_also_dead();
+    also->set_peer_id(second);
+    also->set_generation(ReplicaOn(sm, second)->generation());
+    return op;
+  };
+  absl::Status refused = sm.Apply(together(p1, p2));
+  EXPECT_TRUE(absl::IsFailedPrecondition(refused));
+  EXPECT_THAT(std::string(refused.message()), HasSubstr("no Active replica"));
+  EXPECT_EQ(ReplicaOn(sm, p1)->state(), consensuspb::INITIALIZING);
+  EXPECT_EQ(ReplicaOn(sm, p2)->state(), consensuspb::INITIALIZING);
+  ASSERT_TRUE(sm.Apply(SetState("a", 0, p3, consensuspb::ACTIVE, consensuspb::INITIALIZING)).ok());
+  ASSERT_TRUE(sm.Apply(together(p1, p2)).ok());
+  EXPECT_EQ(ReplicaOn(sm, p1)->state(), consensuspb::DEAD);
+  EXPECT_EQ(ReplicaOn(sm, p2)->state(), consensuspb::DEAD);
+  EXPECT_EQ(ReplicaOn(sm, p3)->state(), consensuspb::ACTIVE);
+}
+
 TEST(ClusterStateTest, RecoveryTransferMakesTheTargetPartialThenActive) {
   ClusterStateMachine sm = ThreePeers();
   ASSERT_TRUE(sm.Apply(Create("a", 1, 2)).ok());

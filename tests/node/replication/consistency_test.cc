@@ -25,6 +25,9 @@ TEST(ConsistencyTest, WeakWritesGoToEveryUpdatableReplica) {
   // Strong goes to the highest id (4), which is not Active: refused.
   EXPECT_TRUE(absl::IsUnavailable(WriteTargets(rs, WriteOrdering::kStrong).status()));
   EXPECT_TRUE(absl::IsUnavailable(WriteTargets({R(1, consensuspb::DEAD)}, WriteOrdering::kWeak).status()));
+  // Without an Active replica nothing is sent (a failed write would change the others).
+  EXPECT_TRUE(absl::IsUnavailable(
+      WriteTargets({R(1, consensuspb::INITIALIZING), R(2, consensuspb::PARTIAL)}, WriteOrdering::kWeak).status()));
 }
 
 TEST(ConsistencyTest, WriteNeedsTheFactorAndAnActiveSuccess) {
