@@ -31,7 +31,6 @@
 #include "absl/status/statusor.h"
 #include "node/api/types.h"
 #include "node/collection/local_shards.h"
-#include "node/shard/cluster_bugs.h"
 #include "node/consensus/consensus_manager.h"
 #include "node/raft/raft_node.h"
 #include "node/replication/anti_entropy.h"
@@ -41,6 +40,7 @@
 #include "node/replication/replica_service.h"
 #include "node/replication/transfers.h"
 #include "node/rpc/rpc_endpoint.h"
+#include "node/shard/cluster_bugs.h"
 #include "node/world/env.h"
 #include "proto/cluster.pb.h"
 

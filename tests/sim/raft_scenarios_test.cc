@@ -1,6 +1,7 @@
 // The product scenarios (scenarios/*.textproto, every node kind) in ctest: each passes a small seed
 // range and is deterministic; and every planted bug (Raft's and the cluster layers') is caught within a
 // fixed seed budget, by the check that names its class of bug. Long sweeps are `./dev sweep` and `./dev planted`.
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -97,27 +98,41 @@ TEST_P(PlantedBugTest, IsCaughtWithinTheSeedBudget) {
   FAIL() << c.bug << " escaped " << c.scenario << " for " << kSeedBudget << " seeds";
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Bugs, PlantedBugTest,
-    ::testing::Values(
-        PlantedCase{"commit_old_term_by_counting", "raft_leader_churn", {"commit_rule", "state_machine_safety", "leader_completeness"}},
-        PlantedCase{"vote_without_log_check", "raft_swarm", {"leader_completeness", "state_machine_safety", "log_matching"}},
-        PlantedCase{"no_conflict_truncation", "raft_leader_isolated", {"log_matching", "state_machine_safety"}},
-        PlantedCase{"apply_uncommitted", "raft_leader_crash", {"monotonic_commit", "state_machine_safety"}},
-        PlantedCase{"ack_before_sync", "raft_torn_write_crashes", {"durability"}},
-        PlantedCase{"forget_vote_on_restart", "raft_rolling_restarts", {"durability", "election_safety"}},
-        PlantedCase{"double_vote_same_term", "raft_swarm", {"election_safety"}},
-        // Cluster bugs (shard/cluster_bugs.h), caught by the Qdrant checkers.
-        PlantedCase{"shard_ack_before_sync", "qdrant_crash_loop", {"acked_writes"}},
-        PlantedCase{"transfer_no_forward", "qdrant_swarm", {"acked_writes", "replica_convergence"}},
-        PlantedCase{"search_shard_quota", "qdrant_three_nodes_one_down", {"search_oracle"}}),
-    [](const auto& info) { return info.param.bug; });
+const std::vector<PlantedCase>& PlantedCases() {
+  static const std::vector<PlantedCase> cases = {
+      PlantedCase{"commit_old_term_by_counting", "raft_leader_churn", {"commit_rule", "state_machine_safety", "leader_completeness"}},
+      PlantedCase{"vote_without_log_check", "raft_swarm", {"leader_completeness", "state_machine_safety", "log_matching"}},
+      PlantedCase{"no_conflict_truncation", "raft_leader_isolated", {"log_matching", "state_machine_safety"}},
+      PlantedCase{"apply_uncommitted", "raft_leader_crash", {"monotonic_commit", "state_machine_safety"}},
+      PlantedCase{"ack_before_sync", "raft_torn_write_crashes", {"durability"}},
+      PlantedCase{"forget_vote_on_restart", "raft_rolling_restarts", {"durability", "election_safety"}},
+      PlantedCase{"double_vote_same_term", "raft_swarm", {"election_safety"}},
+      // Cluster bugs (shard/cluster_bugs.h), caught by the Qdrant checkers.
+      PlantedCase{"shard_ack_before_sync", "qdrant_crash_loop", {"acked_writes"}},
+      PlantedCase{"transfer_no_forward", "qdrant_swarm", {"acked_writes", "replica_convergence"}},
+      PlantedCase{"search_shard_quota", "qdrant_three_nodes_one_down", {"search_oracle"}},
+  };
+  return cases;
+}
+
+INSTANTIATE_TEST_SUITE_P(Bugs, PlantedBugTest, ::testing::ValuesIn(PlantedCases()),
+                         [](const auto& info) { return info.param.bug; });
 
 TEST(PlantedBugTest, EveryPlantedBugHasACase) {
-  EXPECT_EQ(static_cast<size_t>(raft::PlantedBug::kCount), 7u)
-      << "a new planted bug needs a PlantedCase above";
-  EXPECT_EQ(static_cast<size_t>(shard::ClusterBug::kCount), 3u)
-      << "a new planted bug needs a PlantedCase above";
+  std::vector<std::string> names;
+  for (size_t i = 0; i < static_cast<size_t>(raft::PlantedBug::kCount); ++i) {
+    names.emplace_back(raft::PlantedBugName(static_cast<raft::PlantedBug>(i)));
+  }
+  for (size_t i = 0; i < static_cast<size_t>(shard::ClusterBug::kCount); ++i) {
+    names.emplace_back(shard::PlantedBugName(static_cast<shard::ClusterBug>(i)));
+  }
+  std::vector<std::string> covered;
+  for (const PlantedCase& c : PlantedCases()) covered.push_back(c.bug);
+  std::sort(names.begin(), names.end());
+  std::sort(covered.begin(), covered.end());
+  // Every bug has exactly one case, and the Raft and cluster names never clash.
+  EXPECT_EQ(covered, names) << "a new planted bug needs a PlantedCase above";
+  EXPECT_TRUE(std::adjacent_find(names.begin(), names.end()) == names.end());
 }
 
 }  // namespace

@@ -55,10 +55,10 @@
 
 #include "absl/status/statusor.h"
 #include "node/collection/local_shards.h"
-#include "node/shard/cluster_bugs.h"
 #include "node/consensus/consensus_manager.h"
 #include "node/replication/consistency.h"
 #include "node/rpc/rpc_endpoint.h"
+#include "node/shard/cluster_bugs.h"
 #include "node/shard/point_table.h"
 #include "proto/read.pb.h"
 #include "proto/shard.pb.h"

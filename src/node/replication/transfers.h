@@ -84,10 +84,10 @@
 
 #include "absl/status/status.h"
 #include "node/collection/local_shards.h"
-#include "node/shard/cluster_bugs.h"
 #include "node/consensus/consensus_manager.h"
 #include "node/replication/replica_service.h"
 #include "node/rpc/rpc_endpoint.h"
+#include "node/shard/cluster_bugs.h"
 #include "node/world/env.h"
 #include "proto/transfer.pb.h"
 

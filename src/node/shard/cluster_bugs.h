@@ -24,8 +24,8 @@ enum class ClusterBug : size_t {
   // Transfers: the source of a stream_records transfer does not forward the writes it takes
   // during the transfer to the Partial target, which misses them.
   kTransferNoForward,
-  // Reads: a search over several shards keeps only ceil(limit / shards) hits of each shard before
-  // merging, as if the best hits were spread evenly over the shards.
+  // Reads: a search over several shards asks each shard for only ceil((offset + limit) / shards)
+  // hits before merging, as if the best hits were spread evenly over the shards.
   kSearchShardQuota,
   // Not a bug: the number of bugs above.
   kCount,
