@@ -14,6 +14,8 @@ namespace {
 constexpr char kJoinMethod[] = "cluster.join";
 constexpr char kAddressMethod[] = "cluster.address";
 constexpr char kRecoverMethod[] = "cluster.recover";
+constexpr char kWhoIsMethod[] = "cluster.who_is";
+constexpr world::Duration kWhoIsAskTimeout = world::Seconds(1);
 constexpr world::Duration kRetryEvery = world::Millis(500);
 
 bool Contains(const google::protobuf::RepeatedField<uint64_t>& ids, uint64_t id) {
@@ -54,6 +56,7 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Open(world::Env& env, Options option
     if (!hint.ParseFromString(body) || hint.peer_id() != from || hint.uri().empty()) {
       return reply(absl::InvalidArgumentError("malformed address hint"), "");
     }
+    n->learned_uris_[hint.peer_id()] = hint.uri();
     for (const auto& listener : n->address_listeners_) listener(hint.peer_id(), hint.uri());
     reply(absl::OkStatus(), "");
   });
@@ -63,6 +66,16 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Open(world::Env& env, Options option
     }
     n->raft_->SendSnapshotTo(from);  // nothing compacted yet: the log brings `from` up to date
     reply(absl::OkStatus(), "");
+  });
+  // Once the metadata records a peer's URI (or its removal), it has the latest word on it.
+  n->consensus_.AddListener([n](const consensuspb::Operation& op, const absl::Status& s) {
+    if (!s.ok()) return;
+    if (op.has_add_peer()) n->learned_uris_.erase(op.add_peer().peer_id());
+    if (op.has_remove_peer()) n->learned_uris_.erase(op.remove_peer().peer_id());
+  });
+  n->consensus_.AddRestoreListener([n] { n->learned_uris_.clear(); });
+  n->rpc_->Handle(kWhoIsMethod, [n](world::PeerId, std::string body, rpc::RpcEndpoint::Reply reply) {
+    n->HandleWhoIs(std::move(body), std::move(reply));
   });
   n->rpc_->Handle(kJoinMethod, [n](world::PeerId from, std::string body, rpc::RpcEndpoint::Reply reply) {
     n->HandleJoin(from, std::move(body), std::move(reply));
@@ -160,6 +173,79 @@ void Node::AnnounceSelf() {
       retry();
     }
   });
+}
+
+std::optional<std::string> Node::KnownUri(world::PeerId peer) const {
+  if (peer == self_ && !options_.uri.empty()) return options_.uri;
+  if (auto it = learned_uris_.find(peer); it != learned_uris_.end()) return it->second;
+  const consensuspb::Peer* p = consensus_.metadata().FindPeer(peer);
+  if (p != nullptr && !p->uri().empty()) return p->uri();
+  return std::nullopt;
+}
+
+void Node::HandleWhoIs(std::string body, rpc::RpcEndpoint::Reply reply) {
+  clusterpb::WhoIsRequest request;
+  if (!request.ParseFromString(body) || request.peer_id() == 0) {
+    return reply(absl::InvalidArgumentError("malformed who-is request"), "");
+  }
+  const std::optional<std::string> uri = KnownUri(request.peer_id());
+  if (!uri) return reply(absl::NotFoundError(absl::StrCat("peer ", request.peer_id(), " is not known here")), "");
+  clusterpb::WhoIsResponse response;
+  response.set_uri(*uri);
+  reply(absl::OkStatus(), response.SerializeAsString());
+}
+
+void Node::WhoIs(world::PeerId peer, api::Callback<std::string> done) {
+  if (std::optional<std::string> uri = KnownUri(peer)) {
+    env_.clock().After(world::Duration::zero(), [alive = alive_, uri = *uri, done = std::move(done)] {
+      if (*alive) done(uri);
+    });
+    return;
+  }
+  std::vector<api::Callback<std::string>>& waiting = who_is_waiting_[peer];
+  waiting.push_back(std::move(done));
+  if (waiting.size() > 1) return;  // an inquiry is under way: this one shares its answer
+  std::vector<world::PeerId> ask;
+  for (const auto& p : consensus_.metadata().state().peers()) {
+    if (p.id() != self_ && p.id() != peer) ask.push_back(p.id());
+  }
+  // The leader first: its metadata is the most recent.
+  const world::PeerId leader = raft_->raft().lead();
+  std::stable_partition(ask.begin(), ask.end(), [leader](world::PeerId p) { return p == leader; });
+  QDSIM_LOG(env_.logger(), kInfo) << "asking " << ask.size() << " peers for the address of peer " << peer;
+  env_.clock().After(world::Duration::zero(), [this, alive = alive_, peer, ask = std::move(ask)]() mutable {
+    if (*alive) AskWhoIs(peer, std::move(ask), 0);
+  });
+}
+
+void Node::AskWhoIs(world::PeerId peer, std::vector<world::PeerId> ask, size_t next) {
+  if (next >= ask.size()) {
+    return AnswerWhoIs(peer, absl::NotFoundError(absl::StrCat("WhoIs: no peer this one can reach knows the address of peer ", peer)));
+  }
+  clusterpb::WhoIsRequest request;
+  request.set_peer_id(peer);
+  const world::PeerId asked = ask[next];
+  rpc_->Call(
+      asked, kWhoIsMethod, request.SerializeAsString(), kWhoIsAskTimeout,
+      [this, alive = alive_, peer, asked, ask = std::move(ask), next](absl::StatusOr<std::string> r) mutable {
+        if (!*alive) return;
+        clusterpb::WhoIsResponse response;
+        if (r.ok() && response.ParseFromString(*r) && !response.uri().empty()) {
+          QDSIM_LOG(env_.logger(), kInfo) << "peer " << asked << " says peer " << peer << " is at " << response.uri();
+          learned_uris_[peer] = response.uri();
+          return AnswerWhoIs(peer, response.uri());
+        }
+        AskWhoIs(peer, std::move(ask), next + 1);
+      },
+      rpc::RpcEndpoint::kResendEvery);
+}
+
+void Node::AnswerWhoIs(world::PeerId peer, absl::StatusOr<std::string> uri) {
+  auto it = who_is_waiting_.find(peer);
+  if (it == who_is_waiting_.end()) return;
+  std::vector<api::Callback<std::string>> waiting = std::move(it->second);
+  who_is_waiting_.erase(it);
+  for (auto& done : waiting) done(uri);
 }
 
 void Node::Join(world::PeerId bootstrap, world::Duration timeout, api::Callback<clusterpb::JoinResponse> done) {

@@ -23,6 +23,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -107,6 +108,13 @@ class Node {
   // Calls `listener` when a peer says it now has a new p2p URI (it restarted with a new --uri and
   // the metadata does not record it yet): the runtime points its transport there meanwhile.
   void OnAddressHint(std::function<void(world::PeerId, const std::string& uri)> listener);
+  // WhoIs (SPEC.md §2): the p2p URI of `peer`, for a runtime that heard from, or must send to, a
+  // peer whose address it does not know (say this peer was down while that one joined, and it now
+  // leads). Answered from what this peer knows (its metadata, or the peer's own announcement) if
+  // it can; else the other peers of the metadata are asked one at a time, the leader first, each
+  // for up to one second, until one knows. NotFound when none does. Inquiries about one peer made
+  // while one is under way share its answer. `done` never runs inside this call.
+  void WhoIs(world::PeerId peer, api::Callback<std::string> done);
 
   // ---- Parts, for the simulator's checkers and tests ----
   const consensus::ConsensusManager& consensus() const { return consensus_; }
@@ -120,6 +128,13 @@ class Node {
   void HandleJoin(world::PeerId from, std::string body, rpc::RpcEndpoint::Reply reply);
   void AddLearnerThenPeer(uint64_t peer, std::string uri, world::Instant deadline, consensus::ConsensusManager::Done done);
   void AnnounceSelf();
+  // The URI of `peer` as this peer knows it: its own announcement or a WhoIs answer, else the
+  // metadata's (nullopt if neither has one).
+  std::optional<std::string> KnownUri(world::PeerId peer) const;
+  void HandleWhoIs(std::string body, rpc::RpcEndpoint::Reply reply);
+  // Asks `ask[next]`, then the ones after it, about `peer` until one knows; answers the inquiry.
+  void AskWhoIs(world::PeerId peer, std::vector<world::PeerId> ask, size_t next);
+  void AnswerWhoIs(world::PeerId peer, absl::StatusOr<std::string> uri);
   void ProposeMeta(consensuspb::Operation op, std::optional<world::Duration> timeout, api::Callback<bool> done);
   // Answers `done` once every shard of `collection` has an Active replica and this peer's replicas
   // are Active, or at `deadline`.
@@ -142,6 +157,9 @@ class Node {
   std::unique_ptr<replication::ShardTransfers> transfers_;
   std::unique_ptr<replication::AntiEntropy> anti_entropy_;  // null with Qdrant's dead-marking
   std::vector<std::function<void(world::PeerId, const std::string&)>> address_listeners_;  // OnAddressHint
+  // URIs heard outside the metadata: a peer's own announcement (cluster.address) or a WhoIs answer.
+  std::map<world::PeerId, std::string> learned_uris_;
+  std::map<world::PeerId, std::vector<api::Callback<std::string>>> who_is_waiting_;  // inquiries under way
   uint64_t next_operation_id_ = 0;                 // UpdateResult.operation_id
   world::TimerId announce_timer_ = 0;              // AnnounceSelf retry
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // false once destroyed

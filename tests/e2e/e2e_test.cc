@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <iostream>
+#include <map>
 #include <set>
 #include <string>
 
@@ -237,6 +238,48 @@ TEST(E2eTest, ReinitMakesTheLastPeerTheOnlyVoter) {
   EXPECT_EQ(info["raft_info"]["is_voter"], true);
   EXPECT_EQ(Http(c.http_port(1), "POST", "/collections/docs/points/count", "{}").json["result"]["count"], 10);
   EXPECT_TRUE(CreateDocs(c, 1, 1, 1, "after")) << "metadata operations commit with the peer alone";
+}
+
+// WhoIs (SPEC.md §2): peer 3 is down while peers 4 and 5 join, and one of them comes to lead. Back,
+// peer 3 hears from a leader its metadata does not know: without an address its answers go nowhere
+// and the leader never brings it up to date. It asks the peers it knows (WhoIs) and catches up.
+TEST(E2eTest, PeerDownWhileTheLeaderJoinedLearnsItsAddressByWhoIs) {
+  LocalCluster c("who_is");
+  ASSERT_TRUE(c.Start(3)) << c.log(c.size());
+  c.Kill(3);
+  ASSERT_EQ(c.AddPeer(), 4) << c.log(4);
+  ASSERT_EQ(c.AddPeer(), 5) << c.log(5);
+  auto id_of = [&](int i) { return c.ClusterInfo(i)["peer_id"].get<uint64_t>(); };
+  std::map<uint64_t, int> index;
+  for (int i : {1, 2, 4, 5}) index[id_of(i)] = i;
+  ASSERT_TRUE(WaitFor([&] { return Agree(c, {1, 2, 4, 5}, 5) && c.ClusterInfo(5)["raft_info"]["is_voter"] == true; },
+                      milliseconds(30000)))
+      << c.ClusterInfo(5).dump();
+  // While peer 1 or 2 leads, kill it and bring it back (three of five voters stay up): an election.
+  int leader = 0;
+  for (int attempt = 0; attempt < 20; ++attempt) {
+    json info = c.ClusterInfo(5);
+    if (info.is_null() || info["raft_info"]["leader"].is_null()) {
+      WaitFor([] { return false; }, milliseconds(200));
+      continue;
+    }
+    leader = index[info["raft_info"]["leader"].get<uint64_t>()];
+    if (leader == 4 || leader == 5) break;
+    c.Kill(leader);
+    const json old = info["raft_info"]["leader"];
+    WaitFor([&] {
+      json now = c.ClusterInfo(5);
+      return !now.is_null() && !now["raft_info"]["leader"].is_null() && now["raft_info"]["leader"] != old;
+    }, milliseconds(20000));
+    ASSERT_TRUE(c.Restart(leader)) << c.log(leader);
+    leader = 0;
+  }
+  ASSERT_TRUE(leader == 4 || leader == 5) << "no joiner came to lead";
+  ASSERT_FALSE(c.LogContains(3, "(WhoIs)"));
+  ASSERT_TRUE(c.Restart(3)) << c.log(3);
+  EXPECT_TRUE(WaitFor([&] { return Agree(c, {1, 2, 3, 4, 5}, 5); }, milliseconds(30000)))
+      << c.ClusterInfo(3).dump() << "\n" << c.log(3);
+  EXPECT_TRUE(c.LogContains(3, "(WhoIs)")) << c.log(3);
 }
 
 }  // namespace

@@ -280,12 +280,22 @@ bool LocalCluster::Restart(int i, bool new_p2p_port, const std::vector<std::stri
   return Launch(i, extra_args) && WaitReady(i);
 }
 
-std::string LocalCluster::log(int i) const {
-  std::ifstream in(peers_.at(i).dir + "/qdnode.log");
+namespace {
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path);
   std::stringstream s;
   s << in.rdbuf();
-  std::string text = s.str();
+  return s.str();
+}
+}  // namespace
+
+std::string LocalCluster::log(int i) const {
+  std::string text = ReadAll(peers_.at(i).dir + "/qdnode.log");
   return text.size() > 4000 ? "..." + text.substr(text.size() - 4000) : text;
+}
+
+bool LocalCluster::LogContains(int i, const std::string& text) const {
+  return ReadAll(peers_.at(i).dir + "/qdnode.log").find(text) != std::string::npos;
 }
 
 nlohmann::json LocalCluster::ClusterInfo(int i) {

@@ -78,7 +78,8 @@ class LocalCluster {
   uint16_t http_port(int i) const { return peers_.at(i).http_port; }
   uint16_t p2p_port(int i) const { return peers_.at(i).p2p_port; }
   int size() const { return static_cast<int>(peers_.size()); }
-  std::string log(int i) const;
+  std::string log(int i) const;  // the last 4000 characters of peer i's log
+  bool LogContains(int i, const std::string& text) const;
   const std::string& dir() const { return dir_; }
   // GET /cluster of peer i (json null if it did not answer).
   nlohmann::json ClusterInfo(int i);

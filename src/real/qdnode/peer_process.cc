@@ -146,7 +146,13 @@ absl::Status PeerProcess::Init() {
   options.raft.reinit = loaded_.flags.reinit && had_state;
   options.transfer_limits.incoming = c.storage.performance.incoming_shard_transfers_limit;
   options.transfer_limits.outgoing = c.storage.performance.outgoing_shard_transfers_limit;
-  env_->tcp().SetAddressLearner([this](world::PeerId peer, const std::string& ip) { connected_from_[peer] = ip; });
+  env_->tcp().SetAddressLearner([this](world::PeerId peer, const std::string& ip) {
+    connected_from_[peer] = ip;
+    if (node_ != nullptr) LearnAddressOf(peer);
+  });
+  env_->tcp().SetAddressMissing([this](world::PeerId peer) {
+    if (node_ != nullptr) LearnAddressOf(peer);
+  });
   ASSIGN_OR_RETURN(node_, Node::Open(*env_, options));
   node_->OnMetadataChange([this] { SyncPeerAddresses(); });
   node_->OnAddressHint([this](world::PeerId peer, const std::string& uri) {
@@ -181,8 +187,34 @@ absl::Status PeerProcess::Init() {
   return absl::OkStatus();
 }
 
+void PeerProcess::LearnAddressOf(world::PeerId peer) {
+  if (peer == self_ || env_->tcp().HasPeerAddress(peer)) return;
+  const world::Instant now = env_->clock().Now();
+  auto [last, first] = who_is_asked_.try_emplace(peer, now);
+  if (!first && now - last->second < world::Seconds(1)) return;
+  last->second = now;
+  node_->WhoIs(peer, [this, alive = alive_, peer](absl::StatusOr<std::string> uri) {
+    if (!*alive) return;
+    if (!uri.ok()) {
+      QDSIM_LOG(env_->logger(), kWarning) << "no address for peer " << peer << ": " << uri.status().message();
+      return;
+    }
+    if (env_->tcp().HasPeerAddress(peer)) return;  // set meanwhile, from the metadata or a hint
+    QDSIM_LOG(env_->logger(), kInfo) << "peer " << peer << " is at " << *uri << " (WhoIs)";
+    address_hints_[peer] = *uri;
+    SyncPeerAddresses();
+  });
+}
+
 void PeerProcess::SyncPeerAddresses() {
-  for (const auto& p : node_->consensus().metadata().state().peers()) {
+  const consensus::ClusterStateMachine& metadata = node_->consensus().metadata();
+  for (const auto& [peer, text] : address_hints_) {
+    if (peer == self_ || metadata.FindPeer(peer) != nullptr) continue;  // handled below
+    if (absl::StatusOr<config::PeerUri> uri = config::ParsePeerUri(text); uri.ok()) {
+      env_->tcp().SetPeerAddress(peer, uri->host, uri->port);
+    }
+  }
+  for (const auto& p : metadata.state().peers()) {
     if (p.id() == self_ || p.uri().empty()) continue;
     // A peer's own word on its new address wins until the metadata records that address.
     std::string text = p.uri();

@@ -52,8 +52,12 @@ class PeerProcess {
   explicit PeerProcess(config::LoadedConfig loaded) : loaded_(std::move(loaded)) {}
 
   absl::Status Init();
-  // Points the transport at every peer the metadata knows (their p2p URIs).
+  // Points the transport at every peer the metadata knows (their p2p URIs), and at the peers it
+  // does not know whose address was learned otherwise (address_hints_).
   void SyncPeerAddresses();
+  // The transport heard from, or dropped a message to, `peer` without an address for it: asks the
+  // node (Node::WhoIs), at most once a second per peer, and points the transport at the answer.
+  void LearnAddressOf(world::PeerId peer);
   // kJoin: probe the bootstrap peer, then Node::Join; a failure stops the process with exit 1.
   void JoinCluster();
   void Fail(const std::string& message);
@@ -70,7 +74,8 @@ class PeerProcess {
   std::unique_ptr<rest::RestRouter> router_;
   std::unique_ptr<HttpServer> http_;
   std::map<world::PeerId, std::string> connected_from_;  // the IP each peer's connections came from
-  std::map<world::PeerId, std::string> address_hints_;  // new URIs peers announced, until the metadata has them
+  std::map<world::PeerId, std::string> address_hints_;  // URIs announced or learned by WhoIs, until the metadata has them
+  std::map<world::PeerId, world::Instant> who_is_asked_;  // when LearnAddressOf last asked about each peer
   int exit_code_ = 0;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // false once destroyed
 };

@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 #include <optional>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "node/world/strings.h"
@@ -197,7 +198,16 @@ void TcpTransport::Send(world::PeerId to, std::string bytes) {
   }
   Peer& peer = PeerFor(to);
   const size_t wire = kFrameHeaderBytes + bytes.size();
-  if (peer.host.empty()) return Drop(peer, absl::StrCat("no address for peer ", to));
+  if (peer.host.empty()) {
+    if (missing_ && !std::exchange(peer.missing_reported, true)) {
+      loop_.Post([this, alive = std::weak_ptr<bool>(alive_), to] {
+        if (alive.expired()) return;
+        if (Peer* p = FindPeer(to)) p->missing_reported = false;
+        if (missing_) missing_(to);
+      });
+    }
+    return Drop(peer, absl::StrCat("no address for peer ", to));
+  }
   if (bytes.size() > options_.max_frame_bytes) {
     return Drop(peer, absl::StrCat("message of ", bytes.size(), " bytes exceeds the frame limit"));
   }
@@ -241,6 +251,11 @@ void TcpTransport::SetPeerAddress(world::PeerId id, std::string host, uint16_t p
   peer.backoff = world::Duration(0);
   peer.state = Peer::State::kIdle;
   if (!peer.queue.empty()) StartConnect(peer);
+}
+
+bool TcpTransport::HasPeerAddress(world::PeerId id) const {
+  auto it = peers_.find(id);
+  return it != peers_.end() && !it->second->host.empty();
 }
 
 void TcpTransport::ForgetPeer(world::PeerId id) {

@@ -98,6 +98,8 @@ class TcpTransport final : public world::Transport {
 
   // Told that `peer` connected from `ip` (numeric, no port), once per inbound connection.
   using AddressLearner = std::function<void(world::PeerId peer, const std::string& ip)>;
+  // Told that a message to `peer` was dropped because the address book has no address for it.
+  using AddressMissing = std::function<void(world::PeerId peer)>;
   // Told the outcome of a Probe().
   using ProbeDone = std::function<void(absl::StatusOr<world::PeerId>)>;
 
@@ -128,6 +130,11 @@ class TcpTransport final : public world::Transport {
   // Forgets a peer: closes its connection, drops its queue, its address and its stats.
   void ForgetPeer(world::PeerId peer);
   void SetAddressLearner(AddressLearner learner) { learner_ = std::move(learner); }
+  // `missing` runs on the loop thread, never inside Send(), once per burst of messages Send()
+  // dropped for want of an address for their peer (the owner may look the address up: WhoIs).
+  void SetAddressMissing(AddressMissing missing) { missing_ = std::move(missing); }
+  // Whether the address book has an address for `peer`.
+  bool HasPeerAddress(world::PeerId peer) const;
 
   // Asks whoever listens at host:port for its peer id, over a connection of its own (host names are
   // resolved like the address book's). `done` runs exactly once, on the loop thread and never inside
@@ -155,6 +162,7 @@ class TcpTransport final : public world::Transport {
     enum class State { kIdle, kResolving, kConnecting, kConnected, kBackoff };
     world::PeerId id = 0;
     std::string host;  // empty: no address yet
+    bool missing_reported = false;  // a drop for want of an address is posted to missing_, not yet run
     uint16_t port = 0;
     State state = State::kIdle;
     int fd = -1;
@@ -234,6 +242,7 @@ class TcpTransport final : public world::Transport {
   EventLoop::TimerId accept_pause_timer_ = 0;  // set while accepting is paused after EMFILE
   std::shared_ptr<Receiver> receiver_;         // shared, so a receiver replaced mid-batch stays alive
   AddressLearner learner_;
+  AddressMissing missing_;
   std::map<world::PeerId, std::unique_ptr<Peer>> peers_;
   std::map<uint64_t, std::unique_ptr<Inbound>> inbound_;
   uint64_t next_inbound_id_ = 1;

@@ -318,6 +318,31 @@ TEST_F(TcpTransportTest, MessagesWithoutAnAddressAreDropped) {
   EXPECT_EQ(a->all_peer_stats().count(5), 1u);
 }
 
+// The owner hears of the missing address once per burst, on the loop and never inside Send(), and
+// can supply it (qdnode asks Node::WhoIs): the messages after that go through.
+TEST_F(TcpTransportTest, AMissingAddressIsReportedOncePerBurstAndCanBeSupplied) {
+  auto a = Make(1);
+  auto b = Make(2);
+  std::vector<world::PeerId> missing;
+  a->SetAddressMissing([&](world::PeerId peer) { missing.push_back(peer); });
+  EXPECT_FALSE(a->HasPeerAddress(2));
+  a->Send(2, "lost 1");
+  a->Send(2, "lost 2");
+  EXPECT_TRUE(missing.empty()) << "reported inside Send()";
+  RunFor(*loop_, world::Millis(20));
+  EXPECT_THAT(missing, ElementsAre(2));
+  a->Send(2, "lost 3");  // a new burst: reported again
+  RunFor(*loop_, world::Millis(20));
+  EXPECT_THAT(missing, ElementsAre(2, 2));
+  a->SetPeerAddress(2, "127.0.0.1", b->listen_port());
+  EXPECT_TRUE(a->HasPeerAddress(2));
+  a->Send(2, "found");
+  ASSERT_TRUE(RunUntil(*loop_, [&] { return inboxes_[2].size() == 1; }));
+  EXPECT_THAT(inboxes_[2], ElementsAre(Pair(1, "found")));
+  EXPECT_EQ(missing.size(), 2u);
+  EXPECT_EQ(a->peer_stats(2).dropped_messages, 3u);
+}
+
 TEST_F(TcpTransportTest, ChangedAddressMovesTheConnection) {
   auto a = Make(1);
   auto b = Make(2);
