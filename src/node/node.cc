@@ -56,7 +56,7 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Open(world::Env& env, Options option
     if (!hint.ParseFromString(body) || hint.peer_id() != from || hint.uri().empty()) {
       return reply(absl::InvalidArgumentError("malformed address hint"), "");
     }
-    n->learned_uris_[hint.peer_id()] = hint.uri();
+    n->announced_uris_[hint.peer_id()] = hint.uri();
     for (const auto& listener : n->address_listeners_) listener(hint.peer_id(), hint.uri());
     reply(absl::OkStatus(), "");
   });
@@ -67,13 +67,10 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Open(world::Env& env, Options option
     n->raft_->SendSnapshotTo(from);  // nothing compacted yet: the log brings `from` up to date
     reply(absl::OkStatus(), "");
   });
-  // Once the metadata records a peer's URI (or its removal), it has the latest word on it.
   n->consensus_.AddListener([n](const consensuspb::Operation& op, const absl::Status& s) {
-    if (!s.ok()) return;
-    if (op.has_add_peer()) n->learned_uris_.erase(op.add_peer().peer_id());
-    if (op.has_remove_peer()) n->learned_uris_.erase(op.remove_peer().peer_id());
+    if (s.ok()) n->PruneLearnedUris(op.has_remove_peer() ? op.remove_peer().peer_id() : 0);
   });
-  n->consensus_.AddRestoreListener([n] { n->learned_uris_.clear(); });
+  n->consensus_.AddRestoreListener([n] { n->PruneLearnedUris(0); });
   n->rpc_->Handle(kWhoIsMethod, [n](world::PeerId, std::string body, rpc::RpcEndpoint::Reply reply) {
     n->HandleWhoIs(std::move(body), std::move(reply));
   });
@@ -177,10 +174,25 @@ void Node::AnnounceSelf() {
 
 std::optional<std::string> Node::KnownUri(world::PeerId peer) const {
   if (peer == self_ && !options_.uri.empty()) return options_.uri;
-  if (auto it = learned_uris_.find(peer); it != learned_uris_.end()) return it->second;
+  if (auto it = announced_uris_.find(peer); it != announced_uris_.end()) return it->second;
   const consensuspb::Peer* p = consensus_.metadata().FindPeer(peer);
   if (p != nullptr && !p->uri().empty()) return p->uri();
+  if (auto it = relayed_uris_.find(peer); it != relayed_uris_.end()) return it->second;
   return std::nullopt;
+}
+
+void Node::PruneLearnedUris(world::PeerId removed) {
+  announced_uris_.erase(removed);
+  relayed_uris_.erase(removed);
+  const consensus::ClusterStateMachine& metadata = consensus_.metadata();
+  std::erase_if(announced_uris_, [&](const auto& entry) {
+    const consensuspb::Peer* p = metadata.FindPeer(entry.first);
+    return p != nullptr && p->uri() == entry.second;
+  });
+  std::erase_if(relayed_uris_, [&](const auto& entry) {
+    const consensuspb::Peer* p = metadata.FindPeer(entry.first);
+    return p != nullptr && !p->uri().empty();
+  });
 }
 
 void Node::HandleWhoIs(std::string body, rpc::RpcEndpoint::Reply reply) {
@@ -209,6 +221,12 @@ void Node::WhoIs(world::PeerId peer, api::Callback<std::string> done) {
   for (const auto& p : consensus_.metadata().state().peers()) {
     if (p.id() != self_ && p.id() != peer) ask.push_back(p.id());
   }
+  if (ask.empty()) {
+    env_.clock().After(world::Duration::zero(), [this, alive = alive_, peer] {
+      if (*alive) AnswerWhoIs(peer, absl::FailedPreconditionError("WhoIs: this peer's metadata names no peer to ask"));
+    });
+    return;
+  }
   // The leader first: its metadata is the most recent.
   const world::PeerId leader = raft_->raft().lead();
   std::stable_partition(ask.begin(), ask.end(), [leader](world::PeerId p) { return p == leader; });
@@ -232,7 +250,11 @@ void Node::AskWhoIs(world::PeerId peer, std::vector<world::PeerId> ask, size_t n
         clusterpb::WhoIsResponse response;
         if (r.ok() && response.ParseFromString(*r) && !response.uri().empty()) {
           QDSIM_LOG(env_.logger(), kInfo) << "peer " << asked << " says peer " << peer << " is at " << response.uri();
-          learned_uris_[peer] = response.uri();
+          // Kept to answer others only while the metadata does not know the peer (it may have
+          // caught up during the asking; then its word is the better one).
+          const consensuspb::Peer* p = consensus_.metadata().FindPeer(peer);
+          if (p != nullptr && !p->uri().empty()) return AnswerWhoIs(peer, p->uri());
+          relayed_uris_[peer] = response.uri();
           return AnswerWhoIs(peer, response.uri());
         }
         AskWhoIs(peer, std::move(ask), next + 1);

@@ -110,10 +110,11 @@ class Node {
   void OnAddressHint(std::function<void(world::PeerId, const std::string& uri)> listener);
   // WhoIs (SPEC.md §2): the p2p URI of `peer`, for a runtime that heard from, or must send to, a
   // peer whose address it does not know (say this peer was down while that one joined, and it now
-  // leads). Answered from what this peer knows (its metadata, or the peer's own announcement) if
-  // it can; else the other peers of the metadata are asked one at a time, the leader first, each
-  // for up to one second, until one knows. NotFound when none does. Inquiries about one peer made
-  // while one is under way share its answer. `done` never runs inside this call.
+  // leads). Answered from what this peer knows if it can (KnownUri); else the other peers of the
+  // metadata are asked one at a time, the leader first, each for up to one second, until one
+  // knows. NotFound when none does (FailedPrecondition when the metadata names no peer to ask: a
+  // joiner, or a peer still replaying its log). Inquiries about one peer made while one is under
+  // way share its answer. `done` never runs inside this call.
   void WhoIs(world::PeerId peer, api::Callback<std::string> done);
 
   // ---- Parts, for the simulator's checkers and tests ----
@@ -128,9 +129,13 @@ class Node {
   void HandleJoin(world::PeerId from, std::string body, rpc::RpcEndpoint::Reply reply);
   void AddLearnerThenPeer(uint64_t peer, std::string uri, world::Instant deadline, consensus::ConsensusManager::Done done);
   void AnnounceSelf();
-  // The URI of `peer` as this peer knows it: its own announcement or a WhoIs answer, else the
-  // metadata's (nullopt if neither has one).
+  // The URI of `peer` as this peer knows it, best source first: the peer's own announcement (it
+  // restarted with a new --uri the metadata does not record yet), the metadata, an answer to this
+  // peer's WhoIs (relayed by a third peer, so below the metadata). nullopt if none has one.
   std::optional<std::string> KnownUri(world::PeerId peer) const;
+  // Forgets what the metadata has caught up with: announcements it records, relayed answers for
+  // peers it knows, both for peers it removed (`removed`, 0 for none).
+  void PruneLearnedUris(world::PeerId removed);
   void HandleWhoIs(std::string body, rpc::RpcEndpoint::Reply reply);
   // Asks `ask[next]`, then the ones after it, about `peer` until one knows; answers the inquiry.
   void AskWhoIs(world::PeerId peer, std::vector<world::PeerId> ask, size_t next);
@@ -157,8 +162,8 @@ class Node {
   std::unique_ptr<replication::ShardTransfers> transfers_;
   std::unique_ptr<replication::AntiEntropy> anti_entropy_;  // null with Qdrant's dead-marking
   std::vector<std::function<void(world::PeerId, const std::string&)>> address_listeners_;  // OnAddressHint
-  // URIs heard outside the metadata: a peer's own announcement (cluster.address) or a WhoIs answer.
-  std::map<world::PeerId, std::string> learned_uris_;
+  std::map<world::PeerId, std::string> announced_uris_;  // peers' own word (cluster.address), by peer
+  std::map<world::PeerId, std::string> relayed_uris_;    // WhoIs answers for peers the metadata lacks
   std::map<world::PeerId, std::vector<api::Callback<std::string>>> who_is_waiting_;  // inquiries under way
   uint64_t next_operation_id_ = 0;                 // UpdateResult.operation_id
   world::TimerId announce_timer_ = 0;              // AnnounceSelf retry

@@ -189,29 +189,48 @@ absl::Status PeerProcess::Init() {
 
 void PeerProcess::LearnAddressOf(world::PeerId peer) {
   if (peer == self_ || env_->tcp().HasPeerAddress(peer)) return;
+  // A joiner before its join answer, or a peer still replaying its log, has nobody to ask yet.
+  if (node_->consensus().metadata().state().peers().empty()) return;
   const world::Instant now = env_->clock().Now();
+  if (who_is_asked_.size() > kMaxWhoIsTracked) {  // ids from handshakes are the sender's word: bounded
+    std::erase_if(who_is_asked_, [now](const auto& e) { return now - e.second > world::Seconds(60); });
+  }
   auto [last, first] = who_is_asked_.try_emplace(peer, now);
   if (!first && now - last->second < world::Seconds(1)) return;
   last->second = now;
-  node_->WhoIs(peer, [this, alive = alive_, peer](absl::StatusOr<std::string> uri) {
+  node_->WhoIs(peer, [this, alive = alive_, peer](absl::StatusOr<std::string> answer) {
     if (!*alive) return;
+    absl::StatusOr<config::PeerUri> uri =
+        answer.ok() ? config::ParsePeerUri(*answer) : absl::StatusOr<config::PeerUri>(answer.status());
     if (!uri.ok()) {
-      QDSIM_LOG(env_->logger(), kWarning) << "no address for peer " << peer << ": " << uri.status().message();
+      // Once per peer until it is found: a peer nobody knows (say one removed that still sends)
+      // is asked about every second.
+      if (who_is_warned_.insert(peer).second) {
+        QDSIM_LOG(env_->logger(), kWarning) << "no address for peer " << peer << ": " << uri.status().message();
+      }
       return;
     }
+    who_is_warned_.erase(peer);
+    who_is_asked_.erase(peer);
     if (env_->tcp().HasPeerAddress(peer)) return;  // set meanwhile, from the metadata or a hint
-    QDSIM_LOG(env_->logger(), kInfo) << "peer " << peer << " is at " << *uri << " (WhoIs)";
-    address_hints_[peer] = *uri;
+    relayed_addresses_[peer] = *answer;
     SyncPeerAddresses();
+    if (env_->tcp().HasPeerAddress(peer)) {
+      QDSIM_LOG(env_->logger(), kInfo) << "peer " << peer << " is at " << *answer << " (WhoIs)";
+    }
   });
 }
 
 void PeerProcess::SyncPeerAddresses() {
   const consensus::ClusterStateMachine& metadata = node_->consensus().metadata();
-  for (const auto& [peer, text] : address_hints_) {
-    if (peer == self_ || metadata.FindPeer(peer) != nullptr) continue;  // handled below
-    if (absl::StatusOr<config::PeerUri> uri = config::ParsePeerUri(text); uri.ok()) {
-      env_->tcp().SetPeerAddress(peer, uri->host, uri->port);
+  // WhoIs answers serve only until the metadata knows the peer: a third peer relayed them.
+  std::erase_if(relayed_addresses_, [&](const auto& e) { return metadata.FindPeer(e.first) != nullptr; });
+  for (const auto* learned : {&relayed_addresses_, &address_hints_}) {
+    for (const auto& [peer, text] : *learned) {
+      if (peer == self_ || metadata.FindPeer(peer) != nullptr) continue;  // handled below
+      if (absl::StatusOr<config::PeerUri> uri = config::ParsePeerUri(text); uri.ok()) {
+        env_->tcp().SetPeerAddress(peer, uri->host, uri->port);
+      }
     }
   }
   for (const auto& p : metadata.state().peers()) {

@@ -26,6 +26,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "absl/status/status.h"
@@ -52,8 +53,9 @@ class PeerProcess {
   explicit PeerProcess(config::LoadedConfig loaded) : loaded_(std::move(loaded)) {}
 
   absl::Status Init();
-  // Points the transport at every peer the metadata knows (their p2p URIs), and at the peers it
-  // does not know whose address was learned otherwise (address_hints_).
+  // Points the transport at every peer the metadata knows (their p2p URIs, or what a peer
+  // announced of a new one), and at the peers it does not know whose address was learned otherwise
+  // (announced, or a WhoIs answer).
   void SyncPeerAddresses();
   // The transport heard from, or dropped a message to, `peer` without an address for it: asks the
   // node (Node::WhoIs), at most once a second per peer, and points the transport at the answer.
@@ -74,8 +76,12 @@ class PeerProcess {
   std::unique_ptr<rest::RestRouter> router_;
   std::unique_ptr<HttpServer> http_;
   std::map<world::PeerId, std::string> connected_from_;  // the IP each peer's connections came from
-  std::map<world::PeerId, std::string> address_hints_;  // URIs announced or learned by WhoIs, until the metadata has them
-  std::map<world::PeerId, world::Instant> who_is_asked_;  // when LearnAddressOf last asked about each peer
+  // URIs peers announced themselves (a restart under a new --uri), until the metadata has that URI.
+  std::map<world::PeerId, std::string> address_hints_;
+  std::map<world::PeerId, std::string> relayed_addresses_;  // WhoIs answers, until the metadata knows the peer
+  std::map<world::PeerId, world::Instant> who_is_asked_;    // when LearnAddressOf last asked, until answered
+  std::set<world::PeerId> who_is_warned_;                   // peers nobody knew, warned about once
+  static constexpr size_t kMaxWhoIsTracked = 1024;          // who_is_asked_ entries before old ones go
   int exit_code_ = 0;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // false once destroyed
 };
