@@ -4,7 +4,7 @@
 // lets short inputs reach the oversize path. The stream is decoded twice, in one piece and in
 // chunks; both must agree (frames, sender, probe or not, error or not). No frame may exceed the
 // limit, nothing may be buffered beyond one header and one body (FrameDecoder::MaxBufferedBytes), a
-// probe is accepted only as the whole stream and never yields frames, and re-encoding what was
+// probe is accepted only as the whole stream and never yields frames (nor a URI), and re-encoding what was
 // decoded (handshake or probe, then frames) must decode back to the same thing with nothing left over.
 #include <cstddef>
 #include <cstdint>
@@ -46,6 +46,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Check(whole_frames == piece_frames);
   Check(whole.peer() == pieces.peer());
   Check(whole.probe() == pieces.probe());
+  Check(whole.advertised_uri() == pieces.advertised_uri());
+  Check(whole.advertised_uri().size() <= kMaxAdvertisedUriBytes);
+  if (whole.probe()) Check(whole.advertised_uri().empty());
   if (whole.probe()) {
     Check(whole.handshake_done());
     Check(whole_frames.empty());
@@ -56,7 +59,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!whole_frames.empty()) Check(whole.handshake_done());
 
   if (whole.handshake_done()) {
-    std::string wire = whole.probe() ? EncodeProbe(whole.peer()) : EncodeHandshake(whole.peer());
+    std::string wire =
+        whole.probe() ? EncodeProbe(whole.peer()) : EncodeHandshake(whole.peer(), whole.advertised_uri());
     for (const std::string& frame : whole_frames) AppendFrame(wire, frame);
     FrameDecoder again(limit);
     std::vector<std::string> again_frames;
@@ -64,6 +68,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     Check(again_frames == whole_frames);
     Check(again.peer() == whole.peer());
     Check(again.probe() == whole.probe());
+    Check(again.advertised_uri() == whole.advertised_uri());
     Check(again.buffered_bytes() == 0);
   }
   return 0;

@@ -240,15 +240,20 @@ TEST(E2eTest, ReinitMakesTheLastPeerTheOnlyVoter) {
   EXPECT_TRUE(CreateDocs(c, 1, 1, 1, "after")) << "metadata operations commit with the peer alone";
 }
 
-// WhoIs (SPEC.md §2): peer 3 is down while peers 4 and 5 join, and one of them comes to lead. Back,
-// peer 3 hears from a leader its metadata does not know: without an address its answers go nowhere
-// and the leader never brings it up to date. It asks the peers it knows (WhoIs) and catches up.
-TEST(E2eTest, PeerDownWhileTheLeaderJoinedLearnsItsAddressByWhoIs) {
-  LocalCluster c("who_is");
+// Peer 3 is down while peers 4 and 5 join, and one of them comes to lead. Back, peer 3 hears from a
+// leader its metadata does not know: without an address its answers go nowhere and the leader never
+// brings it up to date. It learns the address from the leader's handshake (which advertises its
+// --uri), or, from a joiner that gave no --uri, by asking the peers it knows (WhoIs, SPEC.md §2).
+// Returns the log line that says how peer 3 learned it.
+void LeaderJoinedWhileDown(bool joiners_give_uri, const std::string& learned_by) {
+  LocalCluster c(joiners_give_uri ? "leader_joined" : "who_is");
   ASSERT_TRUE(c.Start(3)) << c.log(c.size());
+  // Peer 3 is a voter: it has acknowledged (made durable) the metadata that names peers 1 and 2.
+  ASSERT_TRUE(WaitFor([&] { return Agree(c, {1, 2, 3}, 3) && c.ClusterInfo(3)["raft_info"]["is_voter"] == true; },
+                      milliseconds(30000)));
   c.Kill(3);
-  ASSERT_EQ(c.AddPeer(), 4) << c.log(4);
-  ASSERT_EQ(c.AddPeer(), 5) << c.log(5);
+  ASSERT_EQ(c.AddPeer({}, joiners_give_uri), 4) << c.log(4);
+  ASSERT_EQ(c.AddPeer({}, joiners_give_uri), 5) << c.log(5);
   auto id_of = [&](int i) { return c.ClusterInfo(i)["peer_id"].get<uint64_t>(); };
   std::map<uint64_t, int> index;
   for (int i : {1, 2, 4, 5}) index[id_of(i)] = i;
@@ -275,11 +280,19 @@ TEST(E2eTest, PeerDownWhileTheLeaderJoinedLearnsItsAddressByWhoIs) {
     leader = 0;
   }
   ASSERT_TRUE(leader == 4 || leader == 5) << "no joiner came to lead";
-  ASSERT_FALSE(c.LogContains(3, "(WhoIs)"));
+  ASSERT_FALSE(c.LogContains(3, learned_by));
   ASSERT_TRUE(c.Restart(3)) << c.log(3);
   EXPECT_TRUE(WaitFor([&] { return Agree(c, {1, 2, 3, 4, 5}, 5); }, milliseconds(30000)))
       << c.ClusterInfo(3).dump() << "\n" << c.log(3);
-  EXPECT_TRUE(c.LogContains(3, "(WhoIs)")) << c.log(3);
+  EXPECT_TRUE(c.LogContains(3, learned_by)) << c.log(3);
+}
+
+TEST(E2eTest, PeerDownWhileTheLeaderJoinedLearnsItsAddressFromItsHandshake) {
+  LeaderJoinedWhileDown(/*joiners_give_uri=*/true, "(its handshake)");
+}
+
+TEST(E2eTest, PeerDownWhileTheLeaderJoinedWithoutUriLearnsItsAddressByWhoIs) {
+  LeaderJoinedWhileDown(/*joiners_give_uri=*/false, "(WhoIs)");
 }
 
 }  // namespace

@@ -121,6 +121,8 @@ absl::Status PeerProcess::Init() {
   } else {
     env.transport.listen_host = c.service.host;
     env.transport.listen_port = c.cluster.p2p.port;
+    // Peers this one reaches can answer it even if they do not know it yet (frame_codec.h).
+    if (loaded_.flags.uri) env.transport.advertised_uri = loaded_.flags.uri->ToString();
   }
   ASSIGN_OR_RETURN(env_, RealEnv::Create(std::move(env)));
   world::Logger& log = env_->logger();
@@ -146,9 +148,20 @@ absl::Status PeerProcess::Init() {
   options.raft.reinit = loaded_.flags.reinit && had_state;
   options.transfer_limits.incoming = c.storage.performance.incoming_shard_transfers_limit;
   options.transfer_limits.outgoing = c.storage.performance.outgoing_shard_transfers_limit;
-  env_->tcp().SetAddressLearner([this](world::PeerId peer, const std::string& ip) {
+  env_->tcp().SetAddressLearner([this](world::PeerId peer, const std::string& ip, const std::string& advertised) {
     connected_from_[peer] = ip;
-    if (node_ != nullptr) LearnAddressOf(peer);
+    if (node_ == nullptr || peer == self_ || env_->tcp().HasPeerAddress(peer)) return;
+    // A peer this one has no address for (it joined while this one was down, say): its own word
+    // on where it listens serves until the metadata knows it; without one, ask around (WhoIs).
+    if (!advertised.empty() && config::ParsePeerUri(advertised).ok()) {
+      relayed_addresses_[peer] = advertised;
+      SyncPeerAddresses();
+      if (env_->tcp().HasPeerAddress(peer)) {
+        QDSIM_LOG(env_->logger(), kInfo) << "peer " << peer << " is at " << advertised << " (its handshake)";
+        return;
+      }
+    }
+    LearnAddressOf(peer);
   });
   env_->tcp().SetAddressMissing([this](world::PeerId peer) {
     if (node_ != nullptr) LearnAddressOf(peer);

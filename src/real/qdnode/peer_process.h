@@ -78,7 +78,9 @@ class PeerProcess {
   std::map<world::PeerId, std::string> connected_from_;  // the IP each peer's connections came from
   // URIs peers announced themselves (a restart under a new --uri), until the metadata has that URI.
   std::map<world::PeerId, std::string> address_hints_;
-  std::map<world::PeerId, std::string> relayed_addresses_;  // WhoIs answers, until the metadata knows the peer
+  // Addresses learned outside the metadata, until the metadata knows the peer: WhoIs answers, and
+  // what a peer's handshake advertised.
+  std::map<world::PeerId, std::string> relayed_addresses_;
   std::map<world::PeerId, world::Instant> who_is_asked_;    // when LearnAddressOf last asked, until answered
   std::set<world::PeerId> who_is_warned_;                   // peers nobody knew, warned about once
   static constexpr size_t kMaxWhoIsTracked = 1024;          // who_is_asked_ entries before old ones go

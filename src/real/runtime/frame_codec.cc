@@ -30,19 +30,22 @@ std::array<char, kFrameHeaderBytes> EncodeFrameHeader(uint32_t payload_bytes) {
 
 namespace {
 
-std::string EncodeHello(std::string_view magic, world::PeerId id) {
+std::string EncodeHello(std::string_view magic, world::PeerId id, std::string_view uri) {
   std::string out;
-  PutLittleEndian(out, kHandshakeBodyBytes, 4);
+  PutLittleEndian(out, kHandshakeBodyBytes + uri.size(), 4);
   out.append(magic);
   PutLittleEndian(out, id, 8);
+  out.append(uri);
   return out;
 }
 
 }  // namespace
 
-std::string EncodeHandshake(world::PeerId sender) { return EncodeHello(kHandshakeMagic, sender); }
+std::string EncodeHandshake(world::PeerId sender, std::string_view uri) {
+  return EncodeHello(kHandshakeMagic, sender, uri.substr(0, kMaxAdvertisedUriBytes));
+}
 
-std::string EncodeProbe(world::PeerId prober) { return EncodeHello(kProbeMagic, prober); }
+std::string EncodeProbe(world::PeerId prober) { return EncodeHello(kProbeMagic, prober, {}); }
 
 void AppendFrame(std::string& out, std::string_view payload) {
   const auto header = EncodeFrameHeader(static_cast<uint32_t>(payload.size()));
@@ -78,8 +81,8 @@ void FrameDecoder::ConsumeHeader(std::string_view& data, std::vector<std::string
   if (header_have_ < kFrameHeaderBytes) return;
   length_ = static_cast<uint32_t>(GetLittleEndian(std::string_view(header_.data(), header_.size())));
   if (!handshake_done()) {
-    // The handshake has a fixed size of its own, whatever the limit for messages.
-    if (length_ != kHandshakeBodyBytes) {
+    // The handshake has bounds of its own, whatever the limit for messages.
+    if (length_ < kHandshakeBodyBytes || length_ > kHandshakeBodyBytes + kMaxAdvertisedUriBytes) {
       status_ = absl::InvalidArgumentError(
           absl::StrCat("peer stream does not start with a handshake (first frame of ", length_, " bytes)"));
     }
@@ -123,9 +126,12 @@ void FrameDecoder::FinishFrame(std::string body, std::vector<std::string>& frame
     status_ = absl::InvalidArgumentError("peer handshake has a bad magic");
   } else if (peer == 0) {
     status_ = absl::InvalidArgumentError("peer handshake announces peer id 0");
+  } else if (magic == kProbeMagic && view.size() != kHandshakeBodyBytes) {
+    status_ = absl::InvalidArgumentError(absl::StrCat("peer probe of ", view.size(), " bytes"));
   } else {
     peer_ = peer;
     probe_ = magic == kProbeMagic;
+    uri_ = std::string(view.substr(kHandshakeBodyBytes));
   }
 }
 

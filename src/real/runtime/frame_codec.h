@@ -3,7 +3,8 @@
 //
 // A connection carries messages in one direction, from the side that connected:
 //
-//   handshake  [u32 length = 12]["QDP1"][u64 sender peer id]     (first frame, exactly once)
+//   handshake  [u32 length = 12 + n]["QDP1"][u64 sender peer id][n bytes: the sender's p2p URI]
+//                                                                 (first frame, exactly once; n <= 255)
 //   message    [u32 length][length bytes of payload]              (length <= max frame bytes)
 //
 // or, instead, a probe asking the acceptor who it is (a joining node knows only an address):
@@ -14,7 +15,8 @@
 // closing it; the prober decodes that answer with a FrameDecoder of its own.
 //
 // Integers are little-endian. The sender's id travels once, in the handshake, so every later frame
-// is a bare payload. A stream that breaks the format (wrong first length or magic, peer id 0, a
+// is a bare payload. The URI (n = 0: none) is where the sender listens, as it advertises itself
+// (its --uri): a receiver that has no address for the sender can answer it there. A stream that breaks the format (wrong first length or magic, peer id 0, a
 // frame over the limit, any byte after a probe) is rejected as a whole: the transport closes that
 // connection.
 //
@@ -46,13 +48,15 @@ inline constexpr size_t kFrameHeaderBytes = 4;
 inline constexpr std::string_view kHandshakeMagic = "QDP1";
 inline constexpr std::string_view kProbeMagic = "QDPQ";
 static_assert(kProbeMagic.size() == kHandshakeMagic.size());
-// Handshake (and probe) body: magic + u64 peer id.
+// Handshake (and probe) body: magic + u64 peer id (+ the handshake's advertised URI).
 inline constexpr uint32_t kHandshakeBodyBytes = 12;
+inline constexpr uint32_t kMaxAdvertisedUriBytes = 255;
 
 // The 4-byte length prefix of a frame whose payload is `payload_bytes` long (for scatter writes).
 std::array<char, kFrameHeaderBytes> EncodeFrameHeader(uint32_t payload_bytes);
-// The handshake frame announcing `sender`. REQUIRES: sender != 0.
-std::string EncodeHandshake(world::PeerId sender);
+// The handshake frame announcing `sender`, listening at `uri` ("": not said).
+// REQUIRES: sender != 0, uri.size() <= kMaxAdvertisedUriBytes.
+std::string EncodeHandshake(world::PeerId sender, std::string_view uri = {});
 // The probe frame, sent by `prober` to learn the acceptor's id. REQUIRES: prober != 0.
 std::string EncodeProbe(world::PeerId prober);
 // Appends one message frame to `out`. REQUIRES: payload.size() fits in u32.
@@ -67,10 +71,10 @@ class FrameDecoder {
       : max_frame_bytes_(max_frame_bytes) {}
 
   // The most a decoder with this limit ever buffers: one header and one body (the handshake's
-  // fixed body counts even under a smaller limit).
+  // own bound counts even under a smaller limit).
   static constexpr size_t MaxBufferedBytes(uint32_t max_frame_bytes) {
-    return kFrameHeaderBytes +
-           (max_frame_bytes > kHandshakeBodyBytes ? max_frame_bytes : kHandshakeBodyBytes);
+    constexpr uint32_t kHandshakeMax = kHandshakeBodyBytes + kMaxAdvertisedUriBytes;
+    return kFrameHeaderBytes + (max_frame_bytes > kHandshakeMax ? max_frame_bytes : kHandshakeMax);
   }
 
   // Consumes `data`, the next bytes of the stream: records the handshake and appends the payload of
@@ -82,6 +86,8 @@ class FrameDecoder {
   // True once the handshake (or a probe) has been decoded; peer() is then the sender's id (else 0).
   bool handshake_done() const { return peer_ != 0; }
   world::PeerId peer() const { return peer_; }
+  // The URI the handshake advertised ("" if none, or before the handshake).
+  const std::string& advertised_uri() const { return uri_; }
   // True when the first frame was a probe; peer() is then the prober. Such a stream must end there:
   // a byte after the probe is a format error, so a probe never yields message frames.
   bool probe() const { return probe_; }
@@ -99,6 +105,7 @@ class FrameDecoder {
   const uint32_t max_frame_bytes_;
   absl::Status status_;     // first format error, sticky
   world::PeerId peer_ = 0;  // sender from the handshake; 0 until it arrives
+  std::string uri_;         // URI the handshake advertised
   bool probe_ = false;      // the first frame was a probe
   std::array<char, kFrameHeaderBytes> header_{};
   size_t header_have_ = 0;  // header bytes collected (4 = length known)

@@ -105,6 +105,10 @@ void SetNoDelay(int fd) {
 absl::StatusOr<std::unique_ptr<TcpTransport>> TcpTransport::Create(EventLoop& loop, world::PeerId self,
                                                                    Options options, BlockingPool* resolver) {
   if (self == 0) return absl::InvalidArgumentError("peer id 0 is not a valid transport identity");
+  if (options.advertised_uri.size() > kMaxAdvertisedUriBytes) {
+    return absl::InvalidArgumentError(absl::StrCat("the advertised uri is longer than ", kMaxAdvertisedUriBytes,
+                                                   " bytes: ", options.advertised_uri));
+  }
   std::unique_ptr<TcpTransport> transport(new TcpTransport(loop, self, std::move(options), resolver));
   if (absl::Status s = transport->Listen(); !s.ok()) return s;
   return transport;
@@ -347,7 +351,7 @@ void TcpTransport::OnConnected(Peer& peer) {
   peer.timer = 0;
   peer.state = Peer::State::kConnected;
   peer.backoff = world::Duration(0);
-  peer.handshake = EncodeHandshake(self_);
+  peer.handshake = EncodeHandshake(self_, options_.advertised_uri);
   Flush(peer);
 }
 
@@ -568,6 +572,7 @@ void TcpTransport::OnInboundReadable(uint64_t id) {
   }
   const world::PeerId from = conn.decoder.peer();
   const std::string ip = conn.remote_ip;
+  const std::string advertised = conn.decoder.advertised_uri();
   if (!had_handshake && conn.decoder.handshake_done()) {
     loop_.CancelTimer(conn.handshake_timer);
     conn.handshake_timer = 0;
@@ -577,7 +582,7 @@ void TcpTransport::OnInboundReadable(uint64_t id) {
   std::weak_ptr<bool> alive = alive_;
   if (!had_handshake && from != 0 && learner_) {
     AddressLearner learner = learner_;
-    learner(from, ip);
+    learner(from, ip, advertised);
     if (alive.expired()) return;
   }
   if (from != 0) Deliver(from, messages);

@@ -20,8 +20,9 @@
 //  - Messages to Self() are delivered through EventLoop::Post, without a socket.
 // Inbound messages go to the receiver (SetReceiver) on the loop thread, never inside Send(), tagged
 // with the sender id from the handshake, whether or not that peer is in the address book. The
-// address learner hook tells the owner which IP a peer connected from, so a joining node that the
-// receiver had no address for can be answered.
+// address learner hook tells the owner which IP a peer connected from and the URI it advertised, so
+// that a peer the receiver had no address for (a joiner; a peer that joined while the receiver was
+// down) can be answered.
 //
 // Peer-id discovery: a joining node knows only the bootstrap peer's address, yet messages go to a
 // PeerId. Probe(host, port) opens a connection of its own, sends a probe frame instead of the
@@ -72,6 +73,9 @@ class TcpTransport final : public world::Transport {
     world::Duration handshake_timeout = world::Seconds(10);  // inbound: time to send the handshake
     size_t max_read_bytes_per_event = 1u << 20;              // per inbound connection per loop iteration
     size_t max_inbound_connections = 1024;                   // more are accepted and closed at once
+    // This peer's p2p URI, sent in the handshake of every connection it opens, so that a peer it
+    // reaches can answer even without an address for it (frame_codec.h). "": none. At most 255 bytes.
+    std::string advertised_uri;
   };
 
   // Per destination; GET /cluster reports these as `message_send_failures` keyed by peer URI.
@@ -96,8 +100,10 @@ class TcpTransport final : public world::Transport {
     uint64_t probes_answered = 0;       // inbound probes whose answer was completely written
   };
 
-  // Told that `peer` connected from `ip` (numeric, no port), once per inbound connection.
-  using AddressLearner = std::function<void(world::PeerId peer, const std::string& ip)>;
+  // Told that `peer` connected from `ip` (numeric, no port), once per inbound connection, with the
+  // p2p URI its handshake advertised ("" if none: Options::advertised_uri).
+  using AddressLearner =
+      std::function<void(world::PeerId peer, const std::string& ip, const std::string& advertised_uri)>;
   // Told that a message to `peer` was dropped because the address book has no address for it.
   using AddressMissing = std::function<void(world::PeerId peer)>;
   // Told the outcome of a Probe().

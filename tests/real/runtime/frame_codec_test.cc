@@ -201,14 +201,44 @@ TEST(FrameCodecTest, ProbeSplitAtEveryByte) {
   EXPECT_THAT(frames, IsEmpty());
 }
 
+TEST(FrameCodecTest, TheHandshakeMayAdvertiseAUriUpTo255Bytes) {
+  EXPECT_EQ(EncodeHandshake(1, "http://a:1/"), std::string("\x17\0\0\0QDP1\x01\0\0\0\0\0\0\0http://a:1/", 27));
+  for (const std::string uri : {std::string("http://10.0.0.2:6335/"), std::string(kMaxAdvertisedUriBytes, 'u')}) {
+    const std::string wire = EncodeHandshake(9, uri) + EncodeFrame("m");
+    for (size_t cut = 0; cut <= wire.size(); ++cut) {
+      FrameDecoder decoder(/*max_frame_bytes=*/2);
+      std::vector<std::string> frames;
+      ASSERT_TRUE(decoder.Feed(std::string_view(wire).substr(0, cut), frames).ok()) << cut;
+      ASSERT_TRUE(decoder.Feed(std::string_view(wire).substr(cut), frames).ok()) << cut;
+      EXPECT_EQ(decoder.peer(), 9u);
+      EXPECT_EQ(decoder.advertised_uri(), uri);
+      EXPECT_THAT(frames, ElementsAre("m"));
+    }
+  }
+  // One byte more than the bound, and a probe with a tail, break the format.
+  std::string over = EncodeHandshake(9);
+  over[0] = static_cast<char>(kHandshakeBodyBytes + kMaxAdvertisedUriBytes + 1);
+  over += std::string(kMaxAdvertisedUriBytes + 1, 'u');
+  FrameDecoder too_long;
+  std::vector<std::string> frames;
+  EXPECT_FALSE(too_long.Feed(over, frames).ok());
+  std::string probe = EncodeProbe(9);
+  probe[0] = static_cast<char>(kHandshakeBodyBytes + 3);
+  probe += "abc";
+  FrameDecoder long_probe;
+  const absl::Status s = long_probe.Feed(probe, frames);
+  EXPECT_FALSE(s.ok());
+  EXPECT_THAT(std::string(s.message()), HasSubstr("probe"));
+}
+
 TEST(FrameCodecTest, HandshakeIsAcceptedUnderALimitSmallerThanItself) {
   FrameDecoder decoder(/*max_frame_bytes=*/2);
   std::vector<std::string> frames;
   ASSERT_TRUE(decoder.Feed(Wire(5, {"ab"}), frames).ok());
   EXPECT_EQ(decoder.peer(), 5u);
   EXPECT_THAT(frames, ElementsAre("ab"));
-  EXPECT_EQ(FrameDecoder::MaxBufferedBytes(2), kFrameHeaderBytes + kHandshakeBodyBytes);
-  EXPECT_EQ(FrameDecoder::MaxBufferedBytes(100), kFrameHeaderBytes + 100);
+  EXPECT_EQ(FrameDecoder::MaxBufferedBytes(2), kFrameHeaderBytes + kHandshakeBodyBytes + kMaxAdvertisedUriBytes);
+  EXPECT_EQ(FrameDecoder::MaxBufferedBytes(1000), kFrameHeaderBytes + 1000);
 }
 
 RC_GTEST_PROP(FrameCodecProperty, AnySplitRoundTrips,

@@ -215,8 +215,9 @@ TEST_F(TcpTransportTest, UnknownSenderIsDeliveredAndItsAddressLearned) {
   auto joiner = Make(7);
   joiner->SetPeerAddress(1, "127.0.0.1", a->listen_port());  // a knows nothing about 7
   std::vector<std::pair<world::PeerId, std::string>> learned;
-  a->SetAddressLearner([&](world::PeerId peer, const std::string& ip) {
+  a->SetAddressLearner([&](world::PeerId peer, const std::string& ip, const std::string& advertised) {
     learned.emplace_back(peer, ip);
+    EXPECT_EQ(advertised, "") << "the joiner advertises no URI";
     a->SetPeerAddress(peer, ip, joiner->listen_port());  // the node would use the advertised port
   });
   joiner->Send(1, "join me");
@@ -226,6 +227,23 @@ TEST_F(TcpTransportTest, UnknownSenderIsDeliveredAndItsAddressLearned) {
   a->Send(7, "welcome");
   ASSERT_TRUE(RunUntil(*loop_, [&] { return inboxes_[7].size() == 1; }));
   EXPECT_THAT(inboxes_[7], ElementsAre(Pair(1, "welcome")));
+}
+
+// A sender's handshake carries the URI it advertises: the receiver can answer it there.
+TEST_F(TcpTransportTest, TheHandshakeCarriesTheAdvertisedUri) {
+  auto a = Make(1);
+  TcpTransport::Options options;
+  options.advertised_uri = "http://b.example:6335/";  // carried, not checked, by the transport
+  auto b = Make(2, options);
+  b->SetPeerAddress(1, "127.0.0.1", a->listen_port());
+  std::vector<std::string> advertised;
+  a->SetAddressLearner([&](world::PeerId, const std::string&, const std::string& uri) { advertised.push_back(uri); });
+  b->Send(1, "hello");
+  ASSERT_TRUE(RunUntil(*loop_, [&] { return inboxes_[1].size() == 1; }));
+  EXPECT_THAT(advertised, ElementsAre(options.advertised_uri));
+  options.advertised_uri = std::string(kMaxAdvertisedUriBytes + 1, 'u');
+  options.listen_host = "127.0.0.1";
+  EXPECT_FALSE(TcpTransport::Create(*loop_, 3, options).ok()) << "an advertised uri over 255 bytes";
 }
 
 TEST_F(TcpTransportTest, ReconnectsAfterTheListenerRestarts) {
@@ -369,8 +387,8 @@ TEST_F(TcpTransportTest, ProbeLearnsTheAcceptorsIdWithoutDeliveringAnything) {
   auto a = Make(1);
   auto b = Make(2);
   int learned = 0;
-  a->SetAddressLearner([&](world::PeerId, const std::string&) { ++learned; });
-  b->SetAddressLearner([&](world::PeerId, const std::string&) { ++learned; });
+  a->SetAddressLearner([&](world::PeerId, const std::string&, const std::string&) { ++learned; });
+  b->SetAddressLearner([&](world::PeerId, const std::string&, const std::string&) { ++learned; });
   absl::StatusOr<world::PeerId> id = ProbeAndWait(*a, "127.0.0.1", b->listen_port());
   ASSERT_TRUE(id.ok()) << id.status();
   EXPECT_EQ(*id, 2u);
@@ -512,7 +530,7 @@ TEST_F(TcpTransportTest, RawProbeGetsTheHandshakeEvenAfterHalfClosing) {
 TEST_F(TcpTransportTest, ProbeFollowedByAFrameIsRejectedUnanswered) {
   auto b = Make(2);
   int learned = 0;
-  b->SetAddressLearner([&](world::PeerId, const std::string&) { ++learned; });
+  b->SetAddressLearner([&](world::PeerId, const std::string&, const std::string&) { ++learned; });
   const int rogue = RawConnect(b->listen_port());
   const std::string wire = EncodeProbe(9) + EncodeFrame("sneaky");
   ASSERT_EQ(send(rogue, wire.data(), wire.size(), MSG_NOSIGNAL), static_cast<ssize_t>(wire.size()));
