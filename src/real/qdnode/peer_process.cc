@@ -153,13 +153,9 @@ absl::Status PeerProcess::Init() {
     if (node_ == nullptr || peer == self_ || env_->tcp().HasPeerAddress(peer)) return;
     // A peer this one has no address for (it joined while this one was down, say): its own word
     // on where it listens serves until the metadata knows it; without one, ask around (WhoIs).
-    if (!advertised.empty() && config::ParsePeerUri(advertised).ok()) {
-      relayed_addresses_[peer] = advertised;
-      SyncPeerAddresses();
-      if (env_->tcp().HasPeerAddress(peer)) {
-        QDSIM_LOG(env_->logger(), kInfo) << "peer " << peer << " is at " << advertised << " (its handshake)";
-        return;
-      }
+    if (!advertised.empty() && config::ParsePeerUri(advertised).ok() &&
+        UseRelayedAddress(peer, advertised, "its handshake")) {
+      return;
     }
     LearnAddressOf(peer);
   });
@@ -226,17 +222,21 @@ void PeerProcess::LearnAddressOf(world::PeerId peer) {
     who_is_warned_.erase(peer);
     who_is_asked_.erase(peer);
     if (env_->tcp().HasPeerAddress(peer)) return;  // set meanwhile, from the metadata or a hint
-    relayed_addresses_[peer] = *answer;
-    SyncPeerAddresses();
-    if (env_->tcp().HasPeerAddress(peer)) {
-      QDSIM_LOG(env_->logger(), kInfo) << "peer " << peer << " is at " << *answer << " (WhoIs)";
-    }
+    UseRelayedAddress(peer, *answer, "WhoIs");
   });
+}
+
+bool PeerProcess::UseRelayedAddress(world::PeerId peer, const std::string& uri, std::string_view source) {
+  relayed_addresses_[peer] = uri;
+  SyncPeerAddresses();
+  if (!env_->tcp().HasPeerAddress(peer)) return false;
+  QDSIM_LOG(env_->logger(), kInfo) << "peer " << peer << " is at " << uri << " (" << source << ")";
+  return true;
 }
 
 void PeerProcess::SyncPeerAddresses() {
   const consensus::ClusterStateMachine& metadata = node_->consensus().metadata();
-  // WhoIs answers serve only until the metadata knows the peer: a third peer relayed them.
+  // Relayed addresses (WhoIs answers, handshakes) serve only until the metadata knows the peer.
   std::erase_if(relayed_addresses_, [&](const auto& e) { return metadata.FindPeer(e.first) != nullptr; });
   for (const auto* learned : {&relayed_addresses_, &address_hints_}) {
     for (const auto& [peer, text] : *learned) {

@@ -28,6 +28,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -60,6 +61,9 @@ class PeerProcess {
   // The transport heard from, or dropped a message to, `peer` without an address for it: asks the
   // node (Node::WhoIs), at most once a second per peer, and points the transport at the answer.
   void LearnAddressOf(world::PeerId peer);
+  // Keeps `uri` for `peer` (relayed_addresses_) and points the transport there unless the metadata
+  // knows the peer; true, with a log line naming `source`, if the transport now has an address.
+  bool UseRelayedAddress(world::PeerId peer, const std::string& uri, std::string_view source);
   // kJoin: probe the bootstrap peer, then Node::Join; a failure stops the process with exit 1.
   void JoinCluster();
   void Fail(const std::string& message);

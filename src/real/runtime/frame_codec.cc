@@ -42,7 +42,7 @@ std::string EncodeHello(std::string_view magic, world::PeerId id, std::string_vi
 }  // namespace
 
 std::string EncodeHandshake(world::PeerId sender, std::string_view uri) {
-  return EncodeHello(kHandshakeMagic, sender, uri.substr(0, kMaxAdvertisedUriBytes));
+  return EncodeHello(kHandshakeMagic, sender, uri);
 }
 
 std::string EncodeProbe(world::PeerId prober) { return EncodeHello(kProbeMagic, prober, {}); }

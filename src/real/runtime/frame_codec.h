@@ -16,9 +16,9 @@
 //
 // Integers are little-endian. The sender's id travels once, in the handshake, so every later frame
 // is a bare payload. The URI (n = 0: none) is where the sender listens, as it advertises itself
-// (its --uri): a receiver that has no address for the sender can answer it there. A stream that breaks the format (wrong first length or magic, peer id 0, a
-// frame over the limit, any byte after a probe) is rejected as a whole: the transport closes that
-// connection.
+// (its --uri): a receiver that has no address for the sender can answer it there. A stream that
+// breaks the format (wrong first length or magic, peer id 0, a frame over the limit, a probe with
+// a URI or any byte after a probe) is rejected as a whole: the transport closes that connection.
 //
 //   std::string wire = EncodeHandshake(7) + EncodeFrame("hello");
 //   FrameDecoder decoder;
